@@ -1,0 +1,35 @@
+// What a collector sees (a VFS, never the image) and what it hands back: inventory records and event sources.
+import type { ProblemLog, TimelineEvent } from '../events/event.js';
+import type { Vfs } from '../fs/vfs.js';
+
+export interface CollectorContext {
+  vfs: Vfs;
+  /** Host name of the evidence (from /etc/hostname), or the source's base name. */
+  host: string;
+  problems: ProblemLog;
+}
+
+/**
+ * A stream of events from one artifact, delivered in batches (arrays) so the merge pays one await per batch,
+ * not per event. `ordered` sources promise time order up to small local inversions (the merge keeps a reorder
+ * window and falls back to a full sort for the source when the promise is broken); unordered sources are sorted
+ * by the timeline (spilling to disk when large).
+ */
+export interface EventSource {
+  /** Stable identity (usually the artifact path); part of the deterministic tie order. */
+  id: string;
+  ordered: boolean;
+  /** May be called more than once (a fallback re-reads the artifact); each call starts from the beginning. */
+  open(): AsyncIterable<TimelineEvent[]>;
+}
+
+/** Wraps an in-memory list of events as an (unordered) source. */
+export function arraySource(id: string, events: TimelineEvent[]): EventSource {
+  return {
+    id,
+    ordered: false,
+    async *open() {
+      if (events.length > 0) yield events;
+    },
+  };
+}
