@@ -1,0 +1,736 @@
+// Docker container inventory and lifecycle events from a data root's `containers/<id>/` directories.
+//
+// References:
+//  - moby/moby `container/container.go` (Container: ID, Created, Path, Args, Config, Image, LogPath, Name, Driver,
+//    RestartCount, HasBeenStartedBefore, HasBeenManuallyStopped, MountPoints; written as config.v2.json) and
+//    `container/state.go` (State: Running, Paused, Restarting, OOMKilled, RemovalInProgress, Dead, Pid, ExitCode,
+//    Error, StartedAt, FinishedAt; State.String/StateString for the `docker ps` status).
+//  - moby/moby `api/types/container/hostconfig.go` (hostconfig.json: Binds, LogConfig, NetworkMode, PortBindings,
+//    RestartPolicy, AutoRemove, CapAdd/CapDrop, Privileged, PidMode, IpcMode, Mounts).
+//  - moby/moby `volume/mounts/mounts.go` (MountPoint: Source, Destination, RW, Name, Driver, Type).
+//  - moby/moby `layer/filestore.go` + `layer/mounted_layer.go`: image/<driver>/layerdb/mounts/<id>/{mount-id,init-id,parent}.
+//  - Docker < 1.10 ("v1") wrote `containers/<id>/config.json` with the same State shape, Image = bare image id,
+//    Volumes/VolumesRW maps instead of MountPoints.
+//  - Go's zero time.Time (`0001-01-01T00:00:00Z`) means "never": never an event.
+import { errorMessage, TimeDesc, type ProblemLog, type TimelineEvent } from '../../events/event.js';
+import { GO_ZERO_TIME_NS, parseRfc3339Nano } from '../../events/time.js';
+import { baseName, exists, isDir, joinPath, type Vfs } from '../../fs/vfs.js';
+import type { CollectorContext } from '../types.js';
+import {
+  getArr,
+  getBool,
+  getNum,
+  getObj,
+  getStr,
+  getStrArray,
+  getStrMap,
+  HEX64,
+  readJsonObject,
+  readSmallText,
+  type JsonObject,
+  type Warn,
+} from './json-guard.js';
+import { macbEvents } from './macb.js';
+
+export const COMPONENT = 'docker';
+
+/** Largest config.v2.json / config.json / hostconfig.json we read. */
+export const MAX_CONTAINER_CONFIG_BYTES = 16 * 1024 * 1024;
+/** Container directories processed per data root. */
+export const MAX_CONTAINERS = 100_000;
+/** Environment entries kept per container. */
+export const MAX_ENV_ENTRIES = 4_096;
+/** Labels / log options kept per container. */
+export const MAX_LABELS = 4_096;
+/** Args, Cmd, Entrypoint, CapAdd, CapDrop, Binds entries kept. */
+export const MAX_ARGS = 4_096;
+/** Mount points kept per container. */
+export const MAX_MOUNTS = 4_096;
+/** Port bindings (container ports x host bindings) kept per container. */
+export const MAX_PORT_BINDINGS = 4_096;
+/** Rotated log files (`<id>-json.log.N[.gz]`) listed per container. */
+export const MAX_LOG_FILES = 10_000;
+/** Largest layerdb mounts file (mount-id, init-id, parent: one short line each). */
+export const MAX_LAYERDB_FILE_BYTES = 4096;
+
+/** A time as the artifact stored it, and its value; `ns` is undefined for Go's zero time and for unparseable text. */
+export interface TimeValue {
+  raw: string;
+  ns?: bigint;
+  /** Go's zero time: "never happened". */
+  zero: boolean;
+}
+
+export interface MountRecord {
+  destination: string;
+  source: string;
+  /** `bind`, `volume`, `tmpfs`, ... (empty in old configs). */
+  type: string;
+  /** Volume name (named or anonymous volume); empty for binds. */
+  name: string;
+  driver: string;
+  rw: boolean;
+  /** For local volumes: whether `<root>/volumes/<name>` exists in the evidence. */
+  volumeExists?: boolean;
+}
+
+export interface PortBinding {
+  /** `80/tcp` */
+  containerPort: string;
+  hostIp: string;
+  hostPort: string;
+}
+
+export interface LayerMount {
+  /** image/<driver>/layerdb/mounts/<id> */
+  path: string;
+  mountId?: string;
+  initId?: string;
+  /** Chain id of the image's top layer. */
+  parent?: string;
+}
+
+export interface ContainerRecord {
+  /** Directory name under containers/ (what every path is built from). */
+  id: string;
+  /** False when the id is not 64 lowercase hex characters (still reported). */
+  idValid: boolean;
+  /** `v2` = config.v2.json (Docker >= 1.10), `v1` = config.json. */
+  layout: 'v2' | 'v1';
+  /** Data root (path inside the evidence). */
+  root: string;
+  dir: string;
+  configPath: string;
+  hostConfigPath?: string;
+  /** Without the leading `/`. */
+  name: string;
+  /** Config.Image: what the user asked for (`nginx:latest`). */
+  imageName: string;
+  /** Image id (`sha256:...` in v2, bare hex in v1). */
+  imageId: string;
+  created: TimeValue;
+  started: TimeValue;
+  finished: TimeValue;
+  running: boolean;
+  paused: boolean;
+  restarting: boolean;
+  dead: boolean;
+  removalInProgress: boolean;
+  oomKilled: boolean;
+  pid?: number;
+  exitCode?: number;
+  error: string;
+  restartCount?: number;
+  hasBeenStartedBefore?: boolean;
+  hasBeenManuallyStopped?: boolean;
+  /** Derived, like `docker ps`: running, paused, restarting(N), removing, dead, created, exited(N). */
+  status: string;
+  path: string;
+  args: string[];
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  labels: Record<string, string>;
+  composeProject?: string;
+  composeService?: string;
+  hostname: string;
+  domainname: string;
+  user: string;
+  workingDir: string;
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  pidMode: string;
+  ipcMode: string;
+  networkMode: string;
+  mounts: MountRecord[];
+  binds: string[];
+  portBindings: PortBinding[];
+  restartPolicy: { name: string; maximumRetryCount?: number };
+  autoRemove: boolean;
+  /** LogConfig.Type (`json-file` when empty, dockerd's default). */
+  logDriver: string;
+  logOptions: Record<string, string>;
+  /** LogPath exactly as stored (a host path). */
+  logPath: string;
+  /** Storage driver (Driver). */
+  storageDriver: string;
+  layer?: LayerMount;
+  /** json-file logs found in the evidence, oldest rotation first, current last. */
+  logFiles: string[];
+  /** `local` driver files (containers/<id>/local-logs/*), sorted like logFiles. */
+  localLogFiles: string[];
+}
+
+const noWarn: Warn = () => {};
+
+export function timeValue(raw: string | undefined, what: string, warn: Warn): TimeValue {
+  if (raw === undefined || raw === '') return { raw: raw ?? '', zero: true };
+  const ns = parseRfc3339Nano(raw);
+  if (ns === undefined) {
+    warn(`${what} ${JSON.stringify(raw.slice(0, 64))} is not an RFC 3339 time`);
+    return { raw, zero: false };
+  }
+  if (ns === GO_ZERO_TIME_NS) return { raw, zero: true };
+  return { raw, ns, zero: false };
+}
+
+/** `docker ps`-style status (moby container/state.go StateString, with exit code / restart count). */
+export function deriveStatus(r: Pick<ContainerRecord, 'running' | 'paused' | 'restarting' | 'removalInProgress' | 'dead' | 'started' | 'exitCode' | 'restartCount'>): string {
+  if (r.running) {
+    if (r.paused) return 'paused';
+    if (r.restarting) return `restarting(${r.exitCode ?? '?'})`;
+    return 'running';
+  }
+  if (r.restarting) return `restarting(${r.exitCode ?? '?'})`;
+  if (r.removalInProgress) return 'removing';
+  if (r.dead) return 'dead';
+  if (r.started.zero) return 'created';
+  return `exited(${r.exitCode ?? '?'})`;
+}
+
+const ROTATED = /^(.*)\.(\d+)(\.gz)?$/;
+
+/**
+ * Orders log files of one stream chronologically: the highest rotation number is the oldest, the bare file is
+ * the newest (moby daemon/logger/loggerutils/logfile.go rotate: `.1` is the most recent rotation).
+ */
+export function sortRotated(base: string, names: string[]): string[] {
+  const rank = (n: string): number => {
+    if (n === base) return -1;
+    const m = ROTATED.exec(n);
+    return m && m[1] === base ? Number(m[2]) : -2;
+  };
+  return names.filter((n) => rank(n) !== -2).sort((a, b) => rank(b) - rank(a) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Maps a host path below `<data-root>/containers/<id>/` onto the evidence's data root. */
+export function mapContainerPath(hostPath: string, root: string, id: string): string | undefined {
+  const marker = `/containers/${id}/`;
+  const i = hostPath.lastIndexOf(marker);
+  if (i < 0) return undefined;
+  return joinPath(root, 'containers', id, hostPath.slice(i + marker.length));
+}
+
+interface ParsedParts {
+  cfg: JsonObject;
+  hc?: JsonObject;
+}
+
+function readParts(
+  ctx: CollectorContext,
+  dir: string,
+): { layout: 'v2' | 'v1'; configPath: string; hostConfigPath?: string; parts?: ParsedParts } | undefined {
+  const { vfs, problems, host } = ctx;
+  const v2 = joinPath(dir, 'config.v2.json');
+  const v1 = joinPath(dir, 'config.json');
+  let layout: 'v2' | 'v1';
+  let configPath: string;
+  if (exists(vfs, v2)) {
+    layout = 'v2';
+    configPath = v2;
+  } else if (exists(vfs, v1)) {
+    layout = 'v1';
+    configPath = v1;
+  } else {
+    problems.warn(COMPONENT, dir, 'container directory has neither config.v2.json nor config.json', host);
+    return undefined;
+  }
+  const cfg = readJsonObject(vfs, problems, COMPONENT, configPath, MAX_CONTAINER_CONFIG_BYTES, host);
+  const hcPath = joinPath(dir, 'hostconfig.json');
+  let hc: JsonObject | undefined;
+  let hostConfigPath: string | undefined;
+  if (exists(vfs, hcPath)) {
+    hostConfigPath = hcPath;
+    hc = readJsonObject(vfs, problems, COMPONENT, hcPath, MAX_CONTAINER_CONFIG_BYTES, host);
+  }
+  return { layout, configPath, hostConfigPath, parts: cfg ? { cfg, hc } : undefined };
+}
+
+function parseMounts(
+  vfs: Vfs,
+  root: string,
+  layout: 'v1' | 'v2',
+  cfg: JsonObject,
+  warn: Warn,
+): MountRecord[] {
+  const out: MountRecord[] = [];
+  if (layout === 'v2') {
+    const mp = getObj(cfg, 'MountPoints', warn) ?? {};
+    let keys = Object.keys(mp);
+    if (keys.length > MAX_MOUNTS) {
+      warn(`MountPoints has ${keys.length} entries, limit ${MAX_MOUNTS}`);
+      keys = keys.slice(0, MAX_MOUNTS);
+    }
+    for (const k of keys) {
+      const m = getObj(mp, k, warn);
+      if (!m) continue;
+      const rec: MountRecord = {
+        destination: getStr(m, 'Destination', warn) ?? k,
+        source: getStr(m, 'Source', warn) ?? '',
+        type: getStr(m, 'Type', warn) ?? '',
+        name: getStr(m, 'Name', warn) ?? '',
+        driver: getStr(m, 'Driver', warn) ?? '',
+        rw: getBool(m, 'RW', warn) ?? false,
+      };
+      if (rec.name !== '' && (rec.type === 'volume' || rec.type === '') && (rec.driver === 'local' || rec.driver === '')) {
+        rec.volumeExists = !rec.name.includes('/') && rec.name !== '..' && isDir(vfs, joinPath(root, 'volumes', rec.name));
+      }
+      out.push(rec);
+    }
+  } else {
+    // v1: Volumes { destination: host path }, VolumesRW { destination: bool }.
+    const vols = getStrMap(cfg, 'Volumes', warn, MAX_MOUNTS);
+    const rw = getObj(cfg, 'VolumesRW', warn) ?? {};
+    for (const [dest, src] of Object.entries(vols)) {
+      out.push({ destination: dest, source: src, type: '', name: '', driver: '', rw: rw[dest] === true });
+    }
+  }
+  return out;
+}
+
+function parsePorts(hc: JsonObject | undefined, warn: Warn): PortBinding[] {
+  const pb = getObj(hc, 'PortBindings', warn);
+  const out: PortBinding[] = [];
+  if (!pb) return out;
+  for (const port of Object.keys(pb)) {
+    for (const b of getArr(pb, port, warn, MAX_PORT_BINDINGS)) {
+      if (out.length >= MAX_PORT_BINDINGS) {
+        warn(`PortBindings exceed ${MAX_PORT_BINDINGS} entries; the rest dropped`);
+        return out;
+      }
+      const o = typeof b === 'object' && b !== null && !Array.isArray(b) ? (b as JsonObject) : undefined;
+      out.push({ containerPort: port, hostIp: getStr(o, 'HostIp', warn) ?? '', hostPort: getStr(o, 'HostPort', warn) ?? '' });
+    }
+  }
+  return out;
+}
+
+function listLogs(
+  ctx: CollectorContext,
+  root: string,
+  id: string,
+  dir: string,
+  logPath: string,
+): { logFiles: string[]; localLogFiles: string[] } {
+  const { vfs, problems, host } = ctx;
+  let names: string[] = [];
+  try {
+    const entries = vfs.readdir(dir);
+    names = entries.filter((e) => e.type === 'file' || e.type === 'symlink').map((e) => e.name);
+    // dockerd never writes symlinks here: follow them (confined to the evidence) but flag the anomaly.
+    for (const e of entries) {
+      if (e.type === 'symlink' && e.name.includes('-json.log')) {
+        let target = '?';
+        try {
+          target = vfs.readlink(joinPath(dir, e.name));
+        } catch {
+          // keep '?'
+        }
+        problems.warn(COMPONENT, joinPath(dir, e.name), `log file is a symlink to ${target}; followed inside the evidence`, host);
+      }
+    }
+  } catch (err) {
+    problems.warn(COMPONENT, dir, `cannot list: ${errorMessage(err)}`, host);
+  }
+  // The json-file log is `<id>-json.log` in the container directory; LogPath (a host path) normally names the same
+  // file. Take its base name when it points into this container's directory, else look for it literally.
+  const bases = new Set<string>([`${id}-json.log`]);
+  const extra: string[] = [];
+  if (logPath !== '') {
+    const mapped = mapContainerPath(logPath, root, id);
+    if (mapped !== undefined && mapped === joinPath(dir, baseName(mapped))) {
+      bases.add(baseName(mapped));
+    } else if (mapped === undefined && logPath.startsWith('/') && exists(vfs, logPath)) {
+      extra.push(joinPath(logPath));
+    }
+  }
+  const logFiles: string[] = [...extra];
+  for (const base of bases) {
+    let sorted = sortRotated(base, names);
+    if (sorted.length > MAX_LOG_FILES) {
+      problems.warn(COMPONENT, dir, `${sorted.length} rotated logs, limit ${MAX_LOG_FILES}; kept the newest`, host);
+      sorted = sorted.slice(sorted.length - MAX_LOG_FILES);
+    }
+    for (const n of sorted) logFiles.push(joinPath(dir, n));
+  }
+  let localLogFiles: string[] = [];
+  const localDir = joinPath(dir, 'local-logs');
+  if (isDir(vfs, localDir)) {
+    try {
+      const ln = vfs.readdir(localDir).filter((e) => e.type === 'file').map((e) => e.name);
+      localLogFiles = sortRotated('container.log', ln).slice(-MAX_LOG_FILES).map((n) => joinPath(localDir, n));
+    } catch (err) {
+      problems.warn(COMPONENT, localDir, `cannot list: ${errorMessage(err)}`, host);
+    }
+  }
+  return { logFiles, localLogFiles };
+}
+
+function readLayerMount(ctx: CollectorContext, root: string, driver: string, id: string): LayerMount | undefined {
+  const { vfs, problems, host } = ctx;
+  const drivers: string[] = [];
+  if (driver !== '' && !driver.includes('/') && driver !== '..' && driver !== '.') drivers.push(driver);
+  else {
+    try {
+      for (const e of vfs.readdir(joinPath(root, 'image'))) if (e.type === 'dir') drivers.push(e.name);
+    } catch {
+      // no image/ directory
+    }
+  }
+  for (const d of drivers) {
+    const path = joinPath(root, 'image', d, 'layerdb', 'mounts', id);
+    if (!isDir(vfs, path)) continue;
+    const read = (f: string): string | undefined =>
+      readSmallText(vfs, problems, COMPONENT, joinPath(path, f), MAX_LAYERDB_FILE_BYTES, host, true);
+    return { path, mountId: read('mount-id'), initId: read('init-id'), parent: read('parent') };
+  }
+  if (isDir(vfs, joinPath(root, 'image'))) {
+    problems.warn(COMPONENT, joinPath(root, 'image', driver || '*', 'layerdb', 'mounts', id), 'no layerdb mounts entry for the container', host);
+  }
+  return undefined;
+}
+
+/** Parses one container directory; undefined when it has no usable config (a problem was reported). */
+export function readContainer(ctx: CollectorContext, root: string, id: string): ContainerRecord | undefined {
+  const { vfs, problems, host } = ctx;
+  const dir = joinPath(root, 'containers', id);
+  const idValid = HEX64.test(id);
+  if (!idValid) problems.warn(COMPONENT, dir, `container id ${JSON.stringify(id)} is not 64 hex characters`, host);
+  const got = readParts(ctx, dir);
+  if (!got?.parts) return undefined;
+  const { layout, configPath, hostConfigPath } = got;
+  const { cfg, hc } = got.parts;
+  const warn: Warn = (reason) => problems.warn(COMPONENT, configPath, reason, host);
+  const hwarn: Warn = hostConfigPath ? (reason) => problems.warn(COMPONENT, hostConfigPath, reason, host) : noWarn;
+
+  const cfgId = getStr(cfg, 'ID', warn);
+  if (cfgId !== undefined && cfgId !== id) warn(`ID ${JSON.stringify(cfgId.slice(0, 80))} differs from the directory name`);
+  const state = getObj(cfg, 'State', warn);
+  const config = getObj(cfg, 'Config', warn);
+  const name = (getStr(cfg, 'Name', warn) ?? '').replace(/^\//, '');
+  const labels = getStrMap(config, 'Labels', warn, MAX_LABELS);
+  const logConfig = getObj(hc, 'LogConfig', hwarn);
+  const restart = getObj(hc, 'RestartPolicy', hwarn);
+  const logPath = getStr(cfg, 'LogPath', warn) ?? '';
+  const storageDriver = getStr(cfg, 'Driver', warn) ?? '';
+
+  const rec: ContainerRecord = {
+    id,
+    idValid,
+    layout,
+    root,
+    dir,
+    configPath,
+    hostConfigPath,
+    name,
+    imageName: getStr(config, 'Image', warn) ?? '',
+    imageId: getStr(cfg, 'Image', warn) ?? '',
+    created: timeValue(getStr(cfg, 'Created', warn), 'Created', warn),
+    started: timeValue(getStr(state, 'StartedAt', warn), 'State.StartedAt', warn),
+    finished: timeValue(getStr(state, 'FinishedAt', warn), 'State.FinishedAt', warn),
+    running: getBool(state, 'Running', warn) ?? false,
+    paused: getBool(state, 'Paused', warn) ?? false,
+    restarting: getBool(state, 'Restarting', warn) ?? false,
+    dead: getBool(state, 'Dead', warn) ?? false,
+    removalInProgress: getBool(state, 'RemovalInProgress', warn) ?? false,
+    oomKilled: getBool(state, 'OOMKilled', warn) ?? false,
+    pid: getNum(state, 'Pid', warn),
+    exitCode: getNum(state, 'ExitCode', warn),
+    error: getStr(state, 'Error', warn) ?? '',
+    restartCount: getNum(cfg, 'RestartCount', warn),
+    hasBeenStartedBefore: getBool(cfg, 'HasBeenStartedBefore', warn),
+    hasBeenManuallyStopped: getBool(cfg, 'HasBeenManuallyStopped', warn),
+    status: '',
+    path: getStr(cfg, 'Path', warn) ?? '',
+    args: getStrArray(cfg, 'Args', warn, MAX_ARGS),
+    entrypoint: getStrArray(config, 'Entrypoint', warn, MAX_ARGS),
+    cmd: getStrArray(config, 'Cmd', warn, MAX_ARGS),
+    env: getStrArray(config, 'Env', warn, MAX_ENV_ENTRIES),
+    labels,
+    composeProject: labels['com.docker.compose.project'],
+    composeService: labels['com.docker.compose.service'],
+    hostname: getStr(config, 'Hostname', warn) ?? '',
+    domainname: getStr(config, 'Domainname', warn) ?? '',
+    user: getStr(config, 'User', warn) ?? '',
+    workingDir: getStr(config, 'WorkingDir', warn) ?? '',
+    privileged: getBool(hc, 'Privileged', hwarn) ?? false,
+    capAdd: getStrArray(hc, 'CapAdd', hwarn, MAX_ARGS),
+    capDrop: getStrArray(hc, 'CapDrop', hwarn, MAX_ARGS),
+    pidMode: getStr(hc, 'PidMode', hwarn) ?? '',
+    ipcMode: getStr(hc, 'IpcMode', hwarn) ?? '',
+    networkMode: getStr(hc, 'NetworkMode', hwarn) ?? '',
+    mounts: parseMounts(vfs, root, layout, cfg, warn),
+    binds: getStrArray(hc, 'Binds', hwarn, MAX_ARGS),
+    portBindings: parsePorts(hc, hwarn),
+    restartPolicy: {
+      name: getStr(restart, 'Name', hwarn) ?? '',
+      maximumRetryCount: getNum(restart, 'MaximumRetryCount', hwarn),
+    },
+    autoRemove: getBool(hc, 'AutoRemove', hwarn) ?? false,
+    logDriver: getStr(logConfig, 'Type', hwarn) || 'json-file',
+    logOptions: getStrMap(logConfig, 'Config', hwarn, MAX_LABELS),
+    logPath,
+    storageDriver,
+    logFiles: [],
+    localLogFiles: [],
+  };
+  rec.status = deriveStatus(rec);
+  if (layout === 'v2') rec.layer = readLayerMount(ctx, root, storageDriver, id);
+  const logs = listLogs(ctx, root, id, dir, logPath);
+  rec.logFiles = logs.logFiles;
+  rec.localLogFiles = logs.localLogFiles;
+  return rec;
+}
+
+/** Every container of one data root, sorted by creation time (then id). */
+export function readContainers(ctx: CollectorContext, root: string): ContainerRecord[] {
+  const { vfs, problems, host } = ctx;
+  const cdir = joinPath(root, 'containers');
+  if (!isDir(vfs, cdir)) return [];
+  let entries: string[];
+  try {
+    entries = vfs.readdir(cdir).filter((e) => e.type === 'dir').map((e) => e.name);
+  } catch (err) {
+    problems.warn(COMPONENT, cdir, `cannot list: ${errorMessage(err)}`, host);
+    return [];
+  }
+  if (entries.length > MAX_CONTAINERS) {
+    problems.warn(COMPONENT, cdir, `${entries.length} container directories, limit ${MAX_CONTAINERS}`, host);
+    entries = entries.slice(0, MAX_CONTAINERS);
+  }
+  const out: ContainerRecord[] = [];
+  for (const id of entries) {
+    try {
+      const rec = readContainer(ctx, root, id);
+      if (rec) out.push(rec);
+    } catch (err) {
+      problems.warn(COMPONENT, joinPath(cdir, id), `unexpected error: ${errorMessage(err)}`, host);
+    }
+  }
+  const key = (r: ContainerRecord): bigint => r.created.ns ?? 0n;
+  return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function label(rec: ContainerRecord): string {
+  return `${rec.name || '?'} (${rec.id.slice(0, 12)})`;
+}
+
+/** Lifecycle events (created, started, finished) of one container. */
+export function containerEvents(rec: ContainerRecord, host: string, problems: ProblemLog): TimelineEvent[] {
+  const out: TimelineEvent[] = [];
+  const base = {
+    source: 'docker:container',
+    host,
+    container_id: rec.id,
+    container_name: rec.name,
+    path: rec.configPath,
+  };
+  const attrs = { image: rec.imageName, image_id: rec.imageId, status: rec.status, layout: rec.layout };
+  if (rec.created.ns !== undefined) {
+    out.push({
+      ...base,
+      time: rec.created.ns,
+      timestamp_desc: TimeDesc.creation,
+      message: `Container ${label(rec)} created from image ${rec.imageName || rec.imageId || '?'}`,
+      raw_time: rec.created.raw,
+      attrs: { ...attrs, event: 'created', field: 'Created' },
+    });
+  }
+  const cmd = [rec.path, ...rec.args].filter((s) => s !== '').join(' ');
+  if (rec.started.ns !== undefined) {
+    out.push({
+      ...base,
+      time: rec.started.ns,
+      timestamp_desc: TimeDesc.start,
+      message: `Container ${label(rec)} started` + (cmd ? `: ${cmd.slice(0, 512)}` : ''),
+      raw_time: rec.started.raw,
+      attrs: { ...attrs, event: 'started', field: 'State.StartedAt', pid: rec.pid, restart_count: rec.restartCount },
+    });
+  }
+  if (rec.finished.ns !== undefined) {
+    const previousRun = rec.running && rec.started.ns !== undefined && rec.finished.ns < rec.started.ns;
+    let msg = `Container ${label(rec)} finished${previousRun ? ' (previous run)' : ''}, exit code ${rec.exitCode ?? '?'}`;
+    if (rec.oomKilled) msg += ', OOMKilled';
+    if (rec.error) msg += `, error: ${rec.error.slice(0, 512)}`;
+    out.push({
+      ...base,
+      time: rec.finished.ns,
+      timestamp_desc: TimeDesc.end,
+      message: msg,
+      raw_time: rec.finished.raw,
+      attrs: {
+        ...attrs,
+        event: 'finished',
+        field: 'State.FinishedAt',
+        exit_code: rec.exitCode,
+        oom_killed: rec.oomKilled,
+        error: rec.error,
+        previous_run: previousRun,
+      },
+    });
+    if (!previousRun && rec.started.ns !== undefined && rec.finished.ns < rec.started.ns) {
+      problems.warn(
+        COMPONENT,
+        rec.configPath,
+        `State.FinishedAt ${rec.finished.raw} is before State.StartedAt ${rec.started.raw} ` +
+          `(${rec.started.ns - rec.finished.ns} ns); both kept as events`,
+        host,
+      );
+    }
+  }
+  return out;
+}
+
+/** MACB events of a container's own files: its directory, configs, logs, and its layerdb mounts entry. */
+export function containerMacb(ctx: CollectorContext, rec: ContainerRecord): TimelineEvent[] {
+  const { vfs, problems, host } = ctx;
+  const out: TimelineEvent[] = [];
+  const subj = (path: string, what: string): void =>
+    macbEvents(vfs, problems, COMPONENT, host, { path, what, containerId: rec.id, containerName: rec.name }, out);
+  subj(rec.dir, 'container directory');
+  subj(rec.configPath, baseName(rec.configPath));
+  if (rec.hostConfigPath) subj(rec.hostConfigPath, 'hostconfig.json');
+  for (const f of rec.logFiles) subj(f, 'json-file log');
+  for (const f of rec.localLogFiles) subj(f, 'local log');
+  if (rec.layer) {
+    subj(rec.layer.path, 'layerdb mounts entry');
+    for (const f of ['mount-id', 'init-id', 'parent']) {
+      const p = joinPath(rec.layer.path, f);
+      if (exists(vfs, p)) subj(p, `layerdb ${f}`);
+    }
+  }
+  return out;
+}
+
+/** containers.csv columns, in order, with what each holds. Lists and maps are JSON-encoded. */
+export const CONTAINER_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['id', 'full container id (directory name)'],
+  ['id_valid', 'true when the id is 64 hex characters'],
+  ['name', 'container name without the leading /'],
+  ['status', 'derived like docker ps: running, paused, restarting(N), removing, dead, created, exited(N)'],
+  ['image', 'Config.Image (as the user asked for it)'],
+  ['image_id', 'Image (sha256:... in v2, bare id in v1)'],
+  ['created', 'Created, raw'],
+  ['started', 'State.StartedAt, raw'],
+  ['finished', 'State.FinishedAt, raw'],
+  ['created_ns', 'Created, ns since epoch (empty for zero time)'],
+  ['started_ns', 'State.StartedAt, ns'],
+  ['finished_ns', 'State.FinishedAt, ns'],
+  ['running', 'State.Running'],
+  ['paused', 'State.Paused'],
+  ['restarting', 'State.Restarting'],
+  ['dead', 'State.Dead'],
+  ['removal_in_progress', 'State.RemovalInProgress'],
+  ['oom_killed', 'State.OOMKilled'],
+  ['pid', 'State.Pid'],
+  ['exit_code', 'State.ExitCode'],
+  ['error', 'State.Error'],
+  ['restart_count', 'RestartCount'],
+  ['has_been_started_before', 'HasBeenStartedBefore'],
+  ['has_been_manually_stopped', 'HasBeenManuallyStopped'],
+  ['path', 'Path (the process started)'],
+  ['args', 'Args (JSON list)'],
+  ['entrypoint', 'Config.Entrypoint (JSON list)'],
+  ['cmd', 'Config.Cmd (JSON list)'],
+  ['env', 'Config.Env (JSON list)'],
+  ['labels', 'Config.Labels (JSON object)'],
+  ['compose_project', 'label com.docker.compose.project'],
+  ['compose_service', 'label com.docker.compose.service'],
+  ['hostname', 'Config.Hostname'],
+  ['user', 'Config.User'],
+  ['working_dir', 'Config.WorkingDir'],
+  ['privileged', 'HostConfig.Privileged'],
+  ['cap_add', 'HostConfig.CapAdd (JSON list)'],
+  ['cap_drop', 'HostConfig.CapDrop (JSON list)'],
+  ['pid_mode', 'HostConfig.PidMode'],
+  ['ipc_mode', 'HostConfig.IpcMode'],
+  ['network_mode', 'HostConfig.NetworkMode'],
+  ['mounts', 'MountPoints (v1: Volumes) as JSON list of {destination,source,type,name,driver,rw,volumeExists}'],
+  ['binds', 'HostConfig.Binds (JSON list)'],
+  ['port_bindings', 'HostConfig.PortBindings as JSON list of {containerPort,hostIp,hostPort}'],
+  ['restart_policy', 'HostConfig.RestartPolicy as name[:max]'],
+  ['auto_remove', 'HostConfig.AutoRemove'],
+  ['log_driver', 'HostConfig.LogConfig.Type (json-file when empty)'],
+  ['log_options', 'HostConfig.LogConfig.Config (JSON object)'],
+  ['log_path', 'LogPath as stored (host path)'],
+  ['log_files', 'json-file logs found in the evidence, oldest first (JSON list)'],
+  ['storage_driver', 'Driver'],
+  ['mount_id', 'layerdb mounts/<id>/mount-id'],
+  ['init_id', 'layerdb mounts/<id>/init-id'],
+  ['layer_parent', 'layerdb mounts/<id>/parent (chain id of the image top layer)'],
+  ['layout', 'v2 (config.v2.json) or v1 (config.json)'],
+  ['data_root', 'data root inside the evidence'],
+  ['config_path', 'config file inside the evidence'],
+];
+
+const s = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
+const j = (v: unknown): string => JSON.stringify(v);
+
+/** Flattens a record to one containers.csv row, keys in CONTAINER_COLUMNS order. */
+export function containerRow(rec: ContainerRecord): Record<string, string> {
+  const values: Record<string, string> = {
+    id: rec.id,
+    id_valid: s(rec.idValid),
+    name: rec.name,
+    status: rec.status,
+    image: rec.imageName,
+    image_id: rec.imageId,
+    created: rec.created.raw,
+    started: rec.started.raw,
+    finished: rec.finished.raw,
+    created_ns: s(rec.created.ns),
+    started_ns: s(rec.started.ns),
+    finished_ns: s(rec.finished.ns),
+    running: s(rec.running),
+    paused: s(rec.paused),
+    restarting: s(rec.restarting),
+    dead: s(rec.dead),
+    removal_in_progress: s(rec.removalInProgress),
+    oom_killed: s(rec.oomKilled),
+    pid: s(rec.pid),
+    exit_code: s(rec.exitCode),
+    error: rec.error,
+    restart_count: s(rec.restartCount),
+    has_been_started_before: s(rec.hasBeenStartedBefore),
+    has_been_manually_stopped: s(rec.hasBeenManuallyStopped),
+    path: rec.path,
+    args: j(rec.args),
+    entrypoint: j(rec.entrypoint),
+    cmd: j(rec.cmd),
+    env: j(rec.env),
+    labels: j(rec.labels),
+    compose_project: s(rec.composeProject),
+    compose_service: s(rec.composeService),
+    hostname: rec.hostname,
+    user: rec.user,
+    working_dir: rec.workingDir,
+    privileged: s(rec.privileged),
+    cap_add: j(rec.capAdd),
+    cap_drop: j(rec.capDrop),
+    pid_mode: rec.pidMode,
+    ipc_mode: rec.ipcMode,
+    network_mode: rec.networkMode,
+    mounts: j(rec.mounts),
+    binds: j(rec.binds),
+    port_bindings: j(rec.portBindings),
+    restart_policy:
+      rec.restartPolicy.name +
+      (rec.restartPolicy.maximumRetryCount ? `:${rec.restartPolicy.maximumRetryCount}` : ''),
+    auto_remove: s(rec.autoRemove),
+    log_driver: rec.logDriver,
+    log_options: j(rec.logOptions),
+    log_path: rec.logPath,
+    log_files: j(rec.logFiles),
+    storage_driver: rec.storageDriver,
+    mount_id: s(rec.layer?.mountId),
+    init_id: s(rec.layer?.initId),
+    layer_parent: s(rec.layer?.parent),
+    layout: rec.layout,
+    data_root: rec.root,
+    config_path: rec.configPath,
+  };
+  const row: Record<string, string> = {};
+  for (const [col] of CONTAINER_COLUMNS) row[col] = values[col] ?? '';
+  return row;
+}

@@ -1,0 +1,3 @@
+export * from './fstab.js';
+export * from './mounted-vfs.js';
+export * from './assemble.js';

@@ -1,0 +1,115 @@
+// Turns what the user named (a mounted directory, or a disk image: raw, split raw) into a read-only VFS.
+// One shape per layer: a cheap probe() then open(), chosen from a static table; two matches is an error.
+// A disk image is detected by content (partition table or file-system magic), never by its name; its file systems
+// are assembled into one host view by src/fs/assemble (root detection + /etc/fstab replay).
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import type { Problem } from '../events/event.js';
+import { ByteSourceError, openImage } from '../io/index.js';
+import { VolumeError } from '../volumes/index.js';
+import { type AssembledImage, assembleImage } from './assemble/assemble.js';
+import { Ext4Error } from './ext4/errors.js';
+import { HostDirVfs } from './host-dir/host-dir.js';
+import { type Vfs, VfsError } from './vfs.js';
+
+export class EvidenceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EvidenceError';
+  }
+}
+
+export type EvidenceKind = 'host-dir' | 'disk-image';
+
+export interface OpenedEvidence {
+  vfs: Vfs;
+  kind: EvidenceKind;
+  /** For disk images: volumes, file systems, the root and the mounts. */
+  layout?: AssembledImage;
+  /** Problems met while opening (unresolvable fstab lines, damaged tables, ...); forward them to a ProblemLog. */
+  problems: Problem[];
+}
+
+interface EvidenceOpener {
+  kind: EvidenceKind;
+  probe(path: string, st: fs.Stats): boolean;
+  open(path: string): OpenedEvidence;
+}
+
+function openDiskImage(path: string): OpenedEvidence {
+  const disk = openImage(path);
+  try {
+    const layout = assembleImage(disk, nodePath.resolve(path), { ownsDisk: true });
+    return { vfs: layout.vfs, kind: 'disk-image', layout, problems: layout.problems };
+  } catch (err) {
+    disk.close();
+    throw err;
+  }
+}
+
+const OPENERS: readonly EvidenceOpener[] = [
+  {
+    kind: 'host-dir',
+    probe: (_path, st) => st.isDirectory(),
+    open: (path) => ({ vfs: new HostDirVfs(path), kind: 'host-dir', problems: [] }),
+  },
+  {
+    kind: 'disk-image',
+    // Any regular file or block device; its content decides (listVolumes refuses what it does not recognise).
+    probe: (_path, st) => st.isFile() || st.isBlockDevice(),
+    open: openDiskImage,
+  },
+];
+
+/** Problems met while opening each VFS handed out by openEvidence (read them with evidenceProblems). */
+const openProblems = new WeakMap<Vfs, Problem[]>();
+
+/** The problems met while opening `vfs` (from openEvidence); forward them to the source's ProblemLog. */
+export function evidenceProblems(vfs: Vfs): Problem[] {
+  return openProblems.get(vfs) ?? [];
+}
+
+function toEvidenceError(path: string, err: unknown): Error {
+  if (err instanceof EvidenceError) return err;
+  if (err instanceof VolumeError && err.code === 'EFORMAT') {
+    return new EvidenceError(`${path}: not a known evidence format (not a directory, no partition table, no known file system)`);
+  }
+  if (err instanceof ByteSourceError || err instanceof VolumeError || err instanceof Ext4Error || err instanceof VfsError) {
+    return new EvidenceError(`${path}: cannot open: ${err.message}`);
+  }
+  return err as Error;
+}
+
+/** Opens evidence and says what it is; disk images come with their layout and the problems met assembling them. */
+export function openEvidenceDetailed(path: string): OpenedEvidence {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new EvidenceError(
+      code === 'ENOENT' ? `${path}: no such file or directory` : `${path}: cannot open (${code ?? String(err)})`,
+    );
+  }
+  const matches = OPENERS.filter((o) => o.probe(path, st));
+  if (matches.length === 0) {
+    throw new EvidenceError(
+      `${path}: not a known evidence format (supported: ${OPENERS.map((o) => o.kind).join(', ')})`,
+    );
+  }
+  if (matches.length > 1) {
+    throw new EvidenceError(`${path}: matches several formats (${matches.map((o) => o.kind).join(', ')})`);
+  }
+  let opened: OpenedEvidence;
+  try {
+    opened = matches[0]!.open(path);
+  } catch (err) {
+    throw toEvidenceError(path, err);
+  }
+  openProblems.set(opened.vfs, opened.problems);
+  return opened;
+}
+
+export function openEvidence(path: string): Vfs {
+  return openEvidenceDetailed(path).vfs;
+}

@@ -1,0 +1,180 @@
+// Builds one globally time-sorted timeline from many event sources, with bounded memory and deterministic bytes.
+//
+// Design (docs/formats/timeline-outputs.md has the long form):
+// - Order: `compareEvents` in order.ts, a total order, so the output never depends on the order of the sources.
+// - Ordered sources (EventSource.ordered) are read lazily through a per-source reorder window (reorder.ts) and
+//   k-way merged (merge.ts) straight into the sinks: one parse of the data, no disk, in the common case.
+// - Unordered sources are read completely first into an external sorter (spill.ts): sorted in memory, spilled
+//   to run files under opts.tmpDir only when over budget; the runs join the same merge.
+// - Optimistic merge with verified fallback: when an ordered source sends an event older than one already
+//   released from its window, the output written so far may be wrong. The merge is abandoned, every sink is
+//   reset (its file truncated), the source is re-read into the external sorter as an unordered source, and the
+//   merge runs again. Each rerun moves one more source to the sorter, so there are at most (ordered sources)
+//   reruns; the unordered runs already sorted are reused.
+// - Time filter: `since` is inclusive, `until` exclusive (since <= time < until), applied as events are read,
+//   before any window, sort or spill.
+// - Too many ordered sources to keep open at once: beyond MAX_OPEN_ORDERED_SOURCES they are merged in groups into
+//   temporary run files first (still verified by their windows).
+//
+// The temporary directory is removed when buildTimeline returns or throws. Sinks are closed in both cases.
+
+import type { TimelineEvent } from '../events/event.js';
+import type { EventSource } from '../collectors/types.js';
+import type { EventSink } from '../writers/sink.js';
+import { mergeOrdered } from './merge.js';
+import { DEFAULT_REORDER_WINDOW, reorderWindow, SourceOrderError } from './reorder.js';
+import { ExternalSorter, readRun } from './spill.js';
+
+export type { EventSink } from '../writers/sink.js';
+
+/** Ordered sources merged live at once; more are pre-merged in groups of this size into temporary runs. */
+export const MAX_OPEN_ORDERED_SOURCES = 128;
+
+export interface TimelineOptions {
+  /** Parent directory for temporary sort runs (a private subdirectory is created only when needed). */
+  tmpDir: string;
+  /** Inclusive lower bound, ns since the epoch. */
+  since?: bigint;
+  /** Exclusive upper bound, ns since the epoch. */
+  until?: bigint;
+  /** External sort budget in events (default DEFAULT_MAX_BUFFERED_EVENTS). */
+  maxBufferedEvents?: number;
+  /** External sort budget in approximate bytes (default DEFAULT_MAX_BUFFERED_BYTES). */
+  maxBufferedBytes?: number;
+  /** Events held back per ordered source (default DEFAULT_REORDER_WINDOW). */
+  reorderWindow?: number;
+  /** Called after each batch reaches the sinks; restarts from 0 after a fallback. */
+  onProgress?: (eventsWritten: number) => void;
+  /** Called when an ordered source falls back to the external sort (e.g. to log a warning). */
+  onFallback?: (sourceId: string, reason: string) => void;
+}
+
+export interface TimelineStats {
+  /** Events written to every sink. */
+  events: number;
+  /** Events written per event `source` (artifact kind, e.g. `docker:json-log`), keys sorted. */
+  countsBySource: Record<string, number>;
+  /** Temporary run files written (0 when everything fitted in memory). */
+  spilledRuns: number;
+  /** Ids of ordered sources that broke their promise and were sorted instead, in the order it happened. */
+  fallbacks: string[];
+}
+
+/** An ordered source's window failed; carries which source. */
+class FallbackSignal extends Error {
+  constructor(
+    readonly sourceIndex: number,
+    readonly orderError: SourceOrderError,
+  ) {
+    super(orderError.message);
+  }
+}
+
+function timeFilter(since: bigint | undefined, until: bigint | undefined): ((ev: TimelineEvent) => boolean) | undefined {
+  if (since !== undefined && until !== undefined) return (ev) => ev.time >= since && ev.time < until;
+  if (since !== undefined) return (ev) => ev.time >= since;
+  if (until !== undefined) return (ev) => ev.time < until;
+  return undefined;
+}
+
+async function* guarded(index: number, stream: AsyncIterable<TimelineEvent[]>): AsyncGenerator<TimelineEvent[]> {
+  try {
+    yield* stream;
+  } catch (err) {
+    if (err instanceof SourceOrderError) throw new FallbackSignal(index, err);
+    throw err;
+  }
+}
+
+function runStream(path: string): AsyncIterable<TimelineEvent[]> {
+  return { [Symbol.asyncIterator]: () => readRun(path) };
+}
+
+export async function buildTimeline(
+  sources: EventSource[],
+  sinks: EventSink[],
+  opts: TimelineOptions,
+): Promise<TimelineStats> {
+  const window = opts.reorderWindow ?? DEFAULT_REORDER_WINDOW;
+  if (!Number.isInteger(window) || window < 0) throw new RangeError(`reorderWindow ${window}, expected an integer >= 0`);
+  const filter = timeFilter(opts.since, opts.until);
+  const sorter = new ExternalSorter({
+    tmpDir: opts.tmpDir,
+    maxBufferedEvents: opts.maxBufferedEvents,
+    maxBufferedBytes: opts.maxBufferedBytes,
+  });
+  const sortedIndexes = new Set<number>();
+  const fallbacks: string[] = [];
+
+  async function drain(source: EventSource): Promise<void> {
+    for await (const batch of source.open()) {
+      await sorter.add(filter === undefined ? batch : batch.filter(filter));
+    }
+  }
+
+  let failed = true;
+  try {
+    for (let i = 0; i < sources.length; i++) {
+      if (sources[i].ordered) continue;
+      sortedIndexes.add(i);
+      await drain(sources[i]);
+    }
+    let pass = 0;
+    for (;;) {
+      pass++;
+      const tempRuns: string[] = [];
+      try {
+        const live: Array<AsyncIterable<TimelineEvent[]>> = [];
+        for (let i = 0; i < sources.length; i++) {
+          if (sortedIndexes.has(i)) continue;
+          const s = sources[i];
+          live.push(guarded(i, reorderWindow(s.id, s.open(), window, filter)));
+          if (live.length === MAX_OPEN_ORDERED_SOURCES) {
+            // Too many to keep open: merge this group into a temporary run now.
+            tempRuns.push(await sorter.writeSortedRun(mergeOrdered(live.splice(0))));
+          }
+        }
+        const streams = [...sorter.sortedStreams(), ...tempRuns.map(runStream), ...live];
+        const counts = new Map<string, number>();
+        let written = 0;
+        for await (const batch of mergeOrdered(streams)) {
+          for (let j = 0; j < batch.length; j++) {
+            const k = batch[j].source;
+            counts.set(k, (counts.get(k) ?? 0) + 1);
+          }
+          for (const sink of sinks) {
+            const r = sink.write(batch);
+            if (r !== undefined) await r;
+          }
+          written += batch.length;
+          opts.onProgress?.(written);
+        }
+        const countsBySource: Record<string, number> = {};
+        for (const k of [...counts.keys()].sort()) countsBySource[k] = counts.get(k) as number;
+        failed = false;
+        return { events: written, countsBySource, spilledRuns: sorter.spilledRuns, fallbacks };
+      } catch (err) {
+        if (!(err instanceof FallbackSignal)) throw err;
+        const source = sources[err.sourceIndex];
+        if (sortedIndexes.has(err.sourceIndex) || pass > sources.length + 1) throw err; // cannot happen; never loop
+        sortedIndexes.add(err.sourceIndex);
+        fallbacks.push(source.id);
+        opts.onFallback?.(source.id, err.orderError.message);
+        await Promise.all(sinks.map((s) => s.reset()));
+        await drain(source);
+      } finally {
+        // Temporary group runs are only valid for this pass.
+        await Promise.all(tempRuns.map((p) => sorter.deleteRun(p)));
+      }
+    }
+  } finally {
+    try {
+      await sorter.dispose();
+    } finally {
+      const closing = await Promise.allSettled(sinks.map((s) => s.close()));
+      if (!failed) {
+        for (const c of closing) if (c.status === 'rejected') throw c.reason;
+      }
+    }
+  }
+}

@@ -1,0 +1,24 @@
+// The timeline: one globally time-sorted stream from many event sources (see build.ts for the design).
+export {
+  buildTimeline,
+  MAX_OPEN_ORDERED_SOURCES,
+  type EventSink,
+  type TimelineOptions,
+  type TimelineStats,
+} from './build.js';
+export { compareEvents, isSorted } from './order.js';
+export { mergeOrdered, OUTPUT_BATCH, StreamOrderError, type MergeOptions } from './merge.js';
+export { DEFAULT_REORDER_WINDOW, reorderWindow, SourceOrderError } from './reorder.js';
+export {
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_BUFFERED_EVENTS,
+  ExternalSorter,
+  MAX_MERGE_FAN_IN,
+} from './spill.js';
+export {
+  MAX_JSONL_LINE,
+  parseIsoNano,
+  parseTimelineJsonLine,
+  readTimelineJsonl,
+  TimelineJsonlError,
+} from './jsonl-read.js';

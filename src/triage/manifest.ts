@@ -1,0 +1,52 @@
+import * as fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface SourceManifest {
+  path: string;
+  label: string;
+  evidence_kind: string;
+  hostname?: string;
+  os_release?: string;
+  machine_id?: string;
+  timezone?: string;
+  is_linux_root: boolean;
+  data_roots: Array<{ path: string; how: string[] }>;
+  containers: number;
+  images: number;
+  problems: number;
+  events: number;
+  events_by_source: Record<string, number>;
+  timeline_fallbacks?: string[];
+  spilled_runs?: number;
+  error?: string;
+}
+
+export interface Manifest {
+  tool: 'flotsam';
+  tool_version: string;
+  command_line: string[];
+  node_version: string;
+  started_at: string;
+  finished_at: string;
+  outputs: string[];
+  sources: SourceManifest[];
+  events: number;
+  problems: number;
+}
+
+let cachedVersion: string | undefined;
+
+export function toolVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  // dist/src/triage/manifest.js and src/triage/manifest.ts both sit three levels below the package root.
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const p = fileURLToPath(new URL(rel, import.meta.url));
+      const pkg = JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'flotsam' && pkg.version) return (cachedVersion = pkg.version);
+    } catch {
+      // try the next candidate
+    }
+  }
+  return (cachedVersion = 'unknown');
+}

@@ -1,0 +1,29 @@
+import type { Problem } from '../events/event.js';
+
+export type TimelineFormat = 'csv' | 'jsonl' | 'json';
+export const ALL_TIMELINE_FORMATS: readonly TimelineFormat[] = ['csv', 'jsonl', 'json'];
+
+export interface TriageOptions {
+  /** Evidence paths: mounted Linux roots or bare Docker data roots (images in later readers). */
+  sources: string[];
+  /** Output directory (created; must not lie inside any evidence source). */
+  out: string;
+  formats?: TimelineFormat[];
+  /** Inclusive lower and exclusive upper bound, UTC ns. */
+  since?: bigint;
+  until?: bigint;
+  /** Sources triaged in parallel (worker threads). */
+  jobs?: number;
+  /** Where spill files go; defaults to a folder inside `out`. */
+  tmpDir?: string;
+  /** Recorded in the manifest. */
+  commandLine?: string[];
+  onProblem?: (p: Problem) => void;
+  onProgress?: (p: ProgressInfo) => void;
+}
+
+export interface ProgressInfo {
+  source: string;
+  stage: 'collect' | 'timeline' | 'write' | 'merge' | 'done';
+  events?: number;
+}

@@ -1,0 +1,73 @@
+// The files triage writes, by name, in one place.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  CONTAINER_COLUMNS,
+  type ContainerRecord,
+  type ImageRecord,
+  containerRow,
+} from '../collectors/docker/index.js';
+import {
+  CsvTimelineSink,
+  type EventSink,
+  JsonArrayTimelineSink,
+  JsonlTimelineSink,
+  writeJson,
+  writeRecordsCsv,
+} from '../writers/index.js';
+import type { TimelineFormat } from './options.js';
+
+export const TIMELINE_FILES: Record<TimelineFormat, string> = {
+  csv: 'timeline.csv',
+  jsonl: 'timeline.jsonl',
+  json: 'timeline.json',
+};
+
+export function timelineSinks(outDir: string, formats: TimelineFormat[]): { sinks: EventSink[]; files: string[] } {
+  const sinks: EventSink[] = [];
+  const files: string[] = [];
+  for (const f of formats) {
+    const file = path.join(outDir, TIMELINE_FILES[f]);
+    files.push(TIMELINE_FILES[f]);
+    if (f === 'csv') sinks.push(new CsvTimelineSink(file));
+    else if (f === 'jsonl') sinks.push(new JsonlTimelineSink(file));
+    else sinks.push(new JsonArrayTimelineSink(file));
+  }
+  return { sinks, files };
+}
+
+/** containers.csv columns: the host first, then the collector's documented columns. */
+const CONTAINER_CSV_COLUMNS = ['host', ...CONTAINER_COLUMNS.map(([name]) => name)];
+
+type HostContainer = ContainerRecord & { host: string };
+type HostImage = ImageRecord & { host: string };
+
+function containerRows(containers: HostContainer[]): Array<Record<string, string>> {
+  return containers.map((c) => ({ host: c.host, ...containerRow(c) }));
+}
+
+/** Writes containers.csv, containers.json and images.json for one host; returns the file names. */
+export function writeInventory(outDir: string, containers: ContainerRecord[], images: ImageRecord[], host: string): string[] {
+  const hc = containers.map((c) => ({ host, ...c }));
+  const hi = images.map((i) => ({ host, ...i }));
+  writeRecordsCsv(path.join(outDir, 'containers.csv'), CONTAINER_CSV_COLUMNS, containerRows(hc));
+  writeJson(path.join(outDir, 'containers.json'), hc);
+  writeJson(path.join(outDir, 'images.json'), hi);
+  return ['containers.csv', 'containers.json', 'images.json'];
+}
+
+/** Top-level inventories of a multi-source run: every host's rows, host by host in the order given. */
+export function mergeInventories(outDir: string, hostDirs: Array<{ dir: string; label: string }>): string[] {
+  const containers: HostContainer[] = [];
+  const images: HostImage[] = [];
+  for (const h of hostDirs) {
+    containers.push(...(JSON.parse(fs.readFileSync(path.join(h.dir, 'containers.json'), 'utf8')) as HostContainer[]));
+    images.push(...(JSON.parse(fs.readFileSync(path.join(h.dir, 'images.json'), 'utf8')) as HostImage[]));
+  }
+  writeRecordsCsv(path.join(outDir, 'containers.csv'), CONTAINER_CSV_COLUMNS, containerRows(containers));
+  writeJson(path.join(outDir, 'containers.json'), containers);
+  writeJson(path.join(outDir, 'images.json'), images);
+  return ['containers.csv', 'containers.json', 'images.json'];
+}
+
+export { CONTAINER_CSV_COLUMNS };

@@ -1,0 +1,118 @@
+// Triage of one evidence source: open it read-only, collect inventory and events, write the per-source outputs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { collectDocker } from '../collectors/docker/index.js';
+import { jsonLogSource } from '../collectors/docker/json-log.js';
+import { readHostIdentity } from '../collectors/host/identity.js';
+import type { CollectorContext, EventSource } from '../collectors/types.js';
+import { ProblemLog } from '../events/event.js';
+import { EvidenceError, openEvidence } from '../fs/open-evidence.js';
+import { buildTimeline } from '../timeline/index.js';
+import { timelineSinks, writeInventory } from './outputs.js';
+import type { SourceManifest } from './manifest.js';
+import type { ProgressInfo, TimelineFormat } from './options.js';
+import type { Problem } from '../events/event.js';
+
+export interface SourceTriageRequest {
+  source: string;
+  /** Folder for this source's outputs. */
+  outDir: string;
+  formats: TimelineFormat[];
+  since?: bigint;
+  until?: bigint;
+  tmpDir: string;
+  onProblem?: (p: Problem) => void;
+  onProgress?: (p: ProgressInfo) => void;
+}
+
+export interface SourceTriageResult {
+  manifest: SourceManifest;
+  problems: Problem[];
+  /** Files written, relative to outDir. */
+  outputs: string[];
+}
+
+/** Fallback label when the evidence has no /etc/hostname: the source's own folder name. */
+function labelFromPath(source: string): string {
+  const base = path.basename(path.resolve(source));
+  return base || 'source';
+}
+
+export async function triageSource(req: SourceTriageRequest): Promise<SourceTriageResult> {
+  const problems = new ProblemLog();
+  const vfs = openEvidence(req.source);
+  try {
+    const identity = readHostIdentity(vfs, problems);
+    const host = identity.hostname ?? labelFromPath(req.source);
+    // Problems met before the host name was known are tagged and replayed once it is.
+    for (const p of problems.problems) p.host = host;
+    problems.onProblem((p) => (p.host ??= host));
+    if (req.onProblem) {
+      problems.problems.forEach(req.onProblem);
+      problems.onProblem(req.onProblem);
+    }
+    const ctx: CollectorContext = { vfs, host, problems };
+
+    req.onProgress?.({ source: req.source, stage: 'collect' });
+    const docker = collectDocker(ctx);
+    if (!identity.isLinuxRoot && !docker.roots.some((r) => r.exists)) {
+      throw new EvidenceError(`${req.source}: holds no Linux root and no Docker data root`);
+    }
+
+    const sources: EventSource[] = [...docker.sources, ...logSources(ctx, docker.logFiles)];
+
+    fs.mkdirSync(req.outDir, { recursive: true });
+    req.onProgress?.({ source: req.source, stage: 'timeline', events: 0 });
+    const sinks = timelineSinks(req.outDir, req.formats);
+    const stats = await buildTimeline(sources, sinks.sinks, {
+      tmpDir: req.tmpDir,
+      since: req.since,
+      until: req.until,
+      onProgress: (events) => req.onProgress?.({ source: req.source, stage: 'timeline', events }),
+    });
+
+    req.onProgress?.({ source: req.source, stage: 'write', events: stats.events });
+    const inventoryFiles = writeInventory(req.outDir, docker.containers, docker.images, host);
+
+    const manifest: SourceManifest = {
+      path: path.resolve(req.source),
+      label: host,
+      evidence_kind: vfs.kind,
+      hostname: identity.hostname,
+      os_release: identity.osPrettyName,
+      machine_id: identity.machineId,
+      timezone: identity.timezone,
+      is_linux_root: identity.isLinuxRoot,
+      data_roots: docker.roots.filter((r) => r.exists).map((r) => ({ path: r.path, how: r.how })),
+      containers: docker.containers.length,
+      images: docker.images.length,
+      problems: problems.problems.length,
+      events: stats.events,
+      events_by_source: stats.countsBySource,
+      spilled_runs: stats.spilledRuns,
+      timeline_fallbacks: stats.fallbacks,
+    };
+    req.onProgress?.({ source: req.source, stage: 'done', events: stats.events });
+    return { manifest, problems: problems.problems, outputs: [...sinks.files, ...inventoryFiles] };
+  } finally {
+    vfs.close();
+  }
+}
+
+/** One ordered event source per container: its json-file logs, oldest rotation first. */
+function logSources(ctx: CollectorContext, logFiles: ReturnType<typeof collectDocker>['logFiles']): EventSource[] {
+  const byContainer = new Map<string, typeof logFiles>();
+  for (const f of logFiles) {
+    if (f.driver !== 'json-file') continue;
+    const list = byContainer.get(f.containerId) ?? [];
+    list.push(f);
+    byContainer.set(f.containerId, list);
+  }
+  return [...byContainer.values()].map((files) =>
+    jsonLogSource(
+      ctx,
+      files.map((f) => ({ path: f.path, containerId: f.containerId, containerName: f.containerName })),
+    ),
+  );
+}
+
