@@ -72,6 +72,7 @@ export async function main(argv: string[]): Promise<void> {
             .option('format', { type: 'string', describe: 'timeline formats: csv,jsonl,json (default: all)' })
             .option('since', { type: 'string', describe: 'keep events at or after this time (UTC)' })
             .option('until', { type: 'string', describe: 'keep events before this time (UTC)' })
+            .option('tz', { type: 'string', describe: 'IANA zone for host logs without a zone (default: the zone the evidence records)' })
             .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'sources triaged in parallel' })
             .option('tmp-dir', { type: 'string', describe: 'folder for sort spill files (default: inside --out)' })
             .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, no warnings' })
@@ -87,6 +88,7 @@ export async function main(argv: string[]): Promise<void> {
               formats: parseFormats(args.format),
               since: parseTimeOption('since', args.since),
               until: parseTimeOption('until', args.until),
+              tz: args.tz,
               jobs: args.jobs,
               tmpDir: args['tmp-dir'],
               commandLine: ['flotsam', ...argv],

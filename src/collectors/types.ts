@@ -7,6 +7,8 @@ export interface CollectorContext {
   /** Host name of the evidence (from /etc/hostname), or the source's base name. */
   host: string;
   problems: ProblemLog;
+  /** IANA zone name forced by `--tz`; otherwise collectors use the zone the evidence itself records. */
+  tzOverride?: string;
 }
 
 /**

@@ -12,6 +12,8 @@ export interface TriageOptions {
   /** Inclusive lower and exclusive upper bound, UTC ns. */
   since?: bigint;
   until?: bigint;
+  /** IANA zone for host logs that record local time without a zone (overrides the evidence's own zone). */
+  tz?: string;
   /** Sources triaged in parallel (worker threads). */
   jobs?: number;
   /** Where spill files go; defaults to a folder inside `out`. */

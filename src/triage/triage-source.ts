@@ -5,7 +5,8 @@ import { collectDocker } from '../collectors/docker/index.js';
 import { jsonLogSource } from '../collectors/docker/json-log.js';
 import { readHostIdentity } from '../collectors/host/identity.js';
 import type { CollectorContext, EventSource } from '../collectors/types.js';
-import { ProblemLog } from '../events/event.js';
+import { HOST_COLLECTORS } from '../collectors/registry.js';
+import { ProblemLog, errorMessage } from '../events/event.js';
 import { EvidenceError, openEvidence } from '../fs/open-evidence.js';
 import { buildTimeline } from '../timeline/index.js';
 import { timelineSinks, writeInventory } from './outputs.js';
@@ -20,6 +21,8 @@ export interface SourceTriageRequest {
   formats: TimelineFormat[];
   since?: bigint;
   until?: bigint;
+  /** `--tz`: IANA zone for host logs that record local time without a zone. */
+  tz?: string;
   tmpDir: string;
   onProblem?: (p: Problem) => void;
   onProgress?: (p: ProgressInfo) => void;
@@ -51,7 +54,7 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
       problems.problems.forEach(req.onProblem);
       problems.onProblem(req.onProblem);
     }
-    const ctx: CollectorContext = { vfs, host, problems };
+    const ctx: CollectorContext = { vfs, host, problems, tzOverride: req.tz };
 
     req.onProgress?.({ source: req.source, stage: 'collect' });
     const docker = collectDocker(ctx);
@@ -60,6 +63,13 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
     }
 
     const sources: EventSource[] = [...docker.sources, ...logSources(ctx, docker.logFiles)];
+    for (const collector of HOST_COLLECTORS) {
+      try {
+        sources.push(...collector.collect(ctx).sources);
+      } catch (err) {
+        problems.warn(collector.name, '/', `collector failed: ${errorMessage(err)}`);
+      }
+    }
 
     fs.mkdirSync(req.outDir, { recursive: true });
     req.onProgress?.({ source: req.source, stage: 'timeline', events: 0 });

@@ -77,6 +77,7 @@ export async function triage(opts: TriageOptions): Promise<TriageResult> {
       formats: multi ? dedupe([...formats, 'jsonl']) : formats,
       since: opts.since,
       until: opts.until,
+      tz: opts.tz,
       tmpDir: path.join(tmpRoot, String(i)),
     }));
     for (const r of requests) fs.mkdirSync(r.tmpDir, { recursive: true });
