@@ -10,7 +10,7 @@ import { ProblemLog } from '../events/event.js';
 import { formatIsoNano } from '../events/time.js';
 import { PARTITION_TYPE_NAMES } from '../fs/assemble/assemble.js';
 import { EvidenceError, type OpenedEvidence, openEvidenceDetailed } from '../fs/open-evidence.js';
-import { type DirEntry, type Vfs, type VfsStat, VfsError, joinPath, readChunks } from '../fs/vfs.js';
+import { type DirEntry, type Vfs, type VfsStat, VfsError, readChunks } from '../fs/vfs.js';
 import { formatJson } from '../writers/index.js';
 
 /** Entries `ls -r` prints before it stops (a note says so). */
@@ -86,6 +86,11 @@ async function withEvidence<T>(evidence: string, fn: (ev: OpenedEvidence) => Pro
   } finally {
     ev.vfs.close();
   }
+}
+
+/** A path as typed, made absolute; `..` is left for the VFS to resolve physically (through symlinks, across mounts). */
+function evidencePath(p: string): string {
+  return p.startsWith('/') ? p : '/' + p;
 }
 
 async function write(out: NodeJS.WritableStream, text: string | Uint8Array): Promise<void> {
@@ -227,7 +232,7 @@ function longLine(vfs: Vfs, path: string, name: string): string {
 export async function lsCommand(args: LsArgs, out: NodeJS.WritableStream): Promise<void> {
   const { evidence, path: inPath } = parseTarget(args.target);
   await withEvidence(evidence, async ({ vfs }) => {
-    const start = joinPath(inPath);
+    const start = evidencePath(inPath).replace(/(.)\/+$/, '$1');
     const st = vfs.stat(start);
     const line = (p: string, name: string, type: DirEntry['type']) =>
       args.long ? longLine(vfs, p, name) : printable(name) + (type === 'dir' ? '/' : '');
@@ -273,7 +278,7 @@ export interface CatArgs {
 
 export async function catCommand(args: CatArgs, out: NodeJS.WritableStream): Promise<void> {
   await withEvidence(args.image, async ({ vfs }) => {
-    const f = vfs.open(joinPath(args.path));
+    const f = vfs.open(evidencePath(args.path));
     try {
       for (const chunk of readChunks(f)) await write(out, Buffer.from(chunk));
     } finally {
@@ -294,7 +299,7 @@ export interface StatArgs {
 export async function statCommand(args: StatArgs, out: NodeJS.WritableStream): Promise<void> {
   await withEvidence(args.image, async (ev) => {
     const vfs = ev.vfs;
-    const path = joinPath(args.path);
+    const path = evidencePath(args.path);
     const st = args.follow ? vfs.stat(path) : vfs.lstat(path);
     const target = st.type === 'symlink' ? vfs.readlink(path) : undefined;
     const xattrs = vfs.xattrs(path);
@@ -317,7 +322,7 @@ export async function statCommand(args: StatArgs, out: NodeJS.WritableStream): P
     const lines = [
       `  Path: ${path}${target !== undefined ? ` -> ${target}` : ''}`,
       `  Type: ${st.type}`,
-      `  Mode: 0${(st.mode & 0o7777).toString(8).padStart(4, '0')} (${modeString(st.mode, st.type)})`,
+      `  Mode: ${(st.mode & 0o7777).toString(8).padStart(4, '0')} (${modeString(st.mode, st.type)})`,
       ` Inode: ${st.ino}`,
       ` Links: ${st.nlink}`,
       `   Uid: ${st.uid}`,
@@ -344,8 +349,19 @@ export async function statCommand(args: StatArgs, out: NodeJS.WritableStream): P
 
 // ------------------------------------------------------------------------------------------------------ yargs
 
+/** `flotsam ls ... | head`: a closed pipe ends the command quietly instead of as an internal error. */
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 export function registerBrowseCommands(y: Argv): Argv {
   return y
+    .middleware((argv) => {
+      if (['info', 'ls', 'cat', 'stat'].includes(String(argv._[0]))) quietOnClosedPipe();
+    })
     .command(
       'info <image>',
       'Describe evidence: partitions, file systems, the Linux root and its mounts, OS, Docker data roots',

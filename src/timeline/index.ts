@@ -21,4 +21,4 @@ export {
   parseTimelineJsonLine,
   readTimelineJsonl,
   TimelineJsonlError,
-} from './jsonl-read.js';
+} from '../writers/jsonl-read.js';

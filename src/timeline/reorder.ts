@@ -14,7 +14,7 @@ import { compareEvents } from './order.js';
 /** Default number of events held back per ordered source. */
 export const DEFAULT_REORDER_WINDOW = 256;
 /** Input gathered before each sort of the window, so that tiny batches do not cost a sort each. */
-export const REORDER_CHUNK = 2048;
+export const REORDER_CHUNK = 512;
 
 /** An ordered source sent an event older than one already released from its window. */
 export class SourceOrderError extends Error {

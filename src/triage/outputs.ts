@@ -8,10 +8,9 @@ import {
   containerRow,
 } from '../collectors/docker/index.js';
 import {
-  CsvTimelineSink,
   type EventSink,
-  JsonArrayTimelineSink,
-  JsonlTimelineSink,
+  type TimelineFilePaths,
+  TimelineFilesSink,
   writeJson,
   writeRecordsCsv,
 } from '../writers/index.js';
@@ -24,16 +23,9 @@ export const TIMELINE_FILES: Record<TimelineFormat, string> = {
 };
 
 export function timelineSinks(outDir: string, formats: TimelineFormat[]): { sinks: EventSink[]; files: string[] } {
-  const sinks: EventSink[] = [];
-  const files: string[] = [];
-  for (const f of formats) {
-    const file = path.join(outDir, TIMELINE_FILES[f]);
-    files.push(TIMELINE_FILES[f]);
-    if (f === 'csv') sinks.push(new CsvTimelineSink(file));
-    else if (f === 'jsonl') sinks.push(new JsonlTimelineSink(file));
-    else sinks.push(new JsonArrayTimelineSink(file));
-  }
-  return { sinks, files };
+  const paths: TimelineFilePaths = {};
+  for (const f of formats) paths[f] = path.join(outDir, TIMELINE_FILES[f]);
+  return { sinks: [new TimelineFilesSink(paths)], files: formats.map((f) => TIMELINE_FILES[f]) };
 }
 
 /** containers.csv columns: the host first, then the collector's documented columns. */

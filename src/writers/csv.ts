@@ -86,12 +86,12 @@ export class CsvTimelineSink implements EventSink {
 
   write(batch: TimelineEvent[]): void {
     const time = this.time;
-    let chunk = '';
+    const out = this.out;
     for (let i = 0; i < batch.length; i++) {
       const ev = batch[i];
       time.format(ev.time);
       const dt = time.datetime;
-      chunk +=
+      out.write(
         (dt.charCodeAt(0) === 45 ? "'" + dt : dt) + // a negative year starts with `-`
         ',' +
         time.micros +
@@ -119,13 +119,8 @@ export class CsvTimelineSink implements EventSink {
         csvTextCell(ev.raw_time) +
         ',' +
         (ev.attrs === undefined ? '' : csvTextCell(compactAttrs(ev.attrs))) +
-        '\n';
-      if (chunk.length >= 65536) {
-        this.out.write(chunk);
-        chunk = '';
-      }
+        '\n');
     }
-    if (chunk.length > 0) this.out.write(chunk);
   }
 
   async reset(): Promise<void> {

@@ -20,3 +20,5 @@ export {
 } from './jsonl.js';
 export { compactAttrs, compactJson, formatJson, jsonString, jsonValue, writeJson } from './json.js';
 export { TimeFormatter } from './time-format.js';
+export { TimelineFilesSink, type TimelineFilePaths } from './timeline-files.js';
+export { parseTimelineJsonLine, readTimelineJsonl } from './jsonl-read.js';

@@ -28,6 +28,8 @@ import {
 import { type Mount, MountedVfs } from './mounted-vfs.js';
 
 export const COMPONENT = 'assemble';
+/** File systems attached from fstab (a real host has a handful; each costs a prefix test per path component). */
+export const MAX_FSTAB_MOUNTS = 256;
 /** Largest /etc/fstab we read. */
 export const MAX_FSTAB_BYTES = 1024 * 1024;
 
@@ -377,6 +379,10 @@ function replayFstab(
       problems.push(problem(where, `${e.spec} matches ${matches.length} file systems (${matches.map(describe).join('; ')}); using the first`));
     }
     const fs = matches[0]!;
+    if (attached.size > MAX_FSTAB_MOUNTS) {
+      problems.push(problem(where, `more than ${MAX_FSTAB_MOUNTS} mounts; the rest of /etc/fstab is ignored`));
+      break;
+    }
     if (attached.has(point)) {
       problems.push(problem(where, `${point} is mounted twice in fstab; the first line wins`));
       continue;

@@ -166,3 +166,73 @@ describe('other layouts', () => {
     ]);
   });
 });
+
+describe('corrupted images (seeded byte flips)', () => {
+  it('opening and walking only ever raise typed errors', () => {
+    const base = fs.readFileSync(img.gptVar);
+    let seed = 0x5eed;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const copy = `${img.dir}/corrupt.img`;
+    const typed = new Set(['EvidenceError', 'VfsError', 'LimitError']);
+    const seen = new Map<string, number>();
+    for (let round = 0; round < 25; round++) {
+      const b = Buffer.from(base);
+      // flip bytes in the GPT, and the metadata-dense starts of both file systems
+      for (let k = 0; k < 40; k++) {
+        const region = [
+          [0, 34 * 512],
+          [1048576, 1048576 + 600_000],
+          [17825792, 17825792 + 600_000],
+        ][k % 3]!;
+        const off = region[0]! + Math.floor(rnd() * (region[1]! - region[0]!));
+        b[off] = b[off]! ^ (1 << Math.floor(rnd() * 8));
+      }
+      fs.writeFileSync(copy, b);
+      const t0 = Date.now();
+      const note = (err: unknown) => {
+        const name = err instanceof Error ? err.name : typeof err;
+        if (!typed.has(name)) throw err;
+        seen.set(name, (seen.get(name) ?? 0) + 1);
+      };
+      let ev;
+      try {
+        ev = openEvidenceDetailed(copy);
+      } catch (err) {
+        note(err);
+        continue;
+      }
+      try {
+        let budget = 5000;
+        const walk = (dir: string, depth: number): void => {
+          let entries;
+          try {
+            entries = ev!.vfs.readdir(dir);
+          } catch (err) {
+            return note(err);
+          }
+          for (const e of entries) {
+            if (--budget <= 0 || depth > 20) return;
+            const p = dir === '/' ? `/${e.name}` : `${dir}/${e.name}`;
+            try {
+              const st = ev!.vfs.lstat(p);
+              if (st.type === 'dir') walk(p, depth + 1);
+              else if (st.type === 'file' && st.size < 1_000_000n) readTextLimited(ev!.vfs, p, 1_000_000);
+              else if (st.type === 'symlink') ev!.vfs.realpath(p);
+            } catch (err) {
+              note(err);
+            }
+          }
+        };
+        walk('/', 0);
+      } finally {
+        ev.vfs.close();
+      }
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    }
+    fs.rmSync(copy);
+    expect([...seen.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+});

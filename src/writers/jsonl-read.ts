@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { TimelineEvent } from '../events/event.js';
 import { daysFromCivil, NS_PER_SECOND, parseRfc3339Nano } from '../events/time.js';
-import { attrInputKey, TIMELINE_JSON_CORE_FIELDS } from '../writers/jsonl.js';
+import { attrInputKey, TIMELINE_JSON_CORE_FIELDS } from './jsonl.js';
 
 /** Longest line accepted (a guard against a file that is not ours). */
 export const MAX_JSONL_LINE = 64 * 1024 * 1024;
