@@ -147,7 +147,7 @@ generate();
 const bytes = logBytes(hostDir);
 const outDir = path.join(benchDir, 'out');
 fs.rmSync(outDir, { recursive: true, force: true });
-const child = spawnSync(process.execPath, ['--max-semi-space-size=64', fileURLToPath(import.meta.url), '--run-child', hostDir, outDir, formats], {
+const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--run-child', hostDir, outDir, formats], {
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],
 });

@@ -19,9 +19,9 @@ import { mergeOrdered } from './merge.js';
 import { compareEvents } from './order.js';
 
 /** Events buffered in memory before a run is spilled. */
-export const DEFAULT_MAX_BUFFERED_EVENTS = 250_000;
+export const DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
 /** Approximate bytes buffered in memory before a run is spilled. */
-export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** Most runs merged at once; beyond this, runs are merged into bigger runs first. */
 export const MAX_MERGE_FAN_IN = 64;
 /** Bytes per read when streaming a run back. */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { type ContainerRecord, type ImageRecord, collectDocker } from '../collectors/docker/index.js';
 import { readHostIdentity } from '../collectors/host/identity.js';
 import { type Problem, ProblemLog } from '../events/event.js';
-import { EvidenceError, openEvidence } from '../fs/open-evidence.js';
+import { EvidenceError, evidenceProblems, openEvidence } from '../fs/open-evidence.js';
 
 export interface Inventory {
   host: string;
@@ -17,6 +17,7 @@ export function inventory(source: string, onProblem?: (p: Problem) => void): Inv
   if (onProblem) problems.onProblem(onProblem);
   const vfs = openEvidence(source);
   try {
+    for (const p of evidenceProblems(vfs)) problems.add(p);
     const identity = readHostIdentity(vfs, problems);
     const host = identity.hostname ?? path.basename(path.resolve(source));
     const docker = collectDocker({ vfs, host, problems });

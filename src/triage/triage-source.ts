@@ -7,7 +7,7 @@ import { readHostIdentity } from '../collectors/host/identity.js';
 import type { CollectorContext, EventSource } from '../collectors/types.js';
 import { HOST_COLLECTORS } from '../collectors/registry.js';
 import { ProblemLog, errorMessage } from '../events/event.js';
-import { EvidenceError, openEvidence } from '../fs/open-evidence.js';
+import { EvidenceError, evidenceProblems, openEvidence } from '../fs/open-evidence.js';
 import { buildTimeline } from '../timeline/index.js';
 import { timelineSinks, writeInventory } from './outputs.js';
 import type { SourceManifest } from './manifest.js';
@@ -45,6 +45,7 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
   const problems = new ProblemLog();
   const vfs = openEvidence(req.source);
   try {
+    for (const p of evidenceProblems(vfs)) problems.add(p);
     const identity = readHostIdentity(vfs, problems);
     const host = identity.hostname ?? labelFromPath(req.source);
     // Problems met before the host name was known are tagged and replayed once it is.

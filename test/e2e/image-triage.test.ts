@@ -89,6 +89,8 @@ describe('triage of disk images equals triage of the directory form', () => {
     ev.vfs.close();
     expect(ev.problems.some((p) => p.reason.includes(UNKNOWN_UUID))).toBe(true);
     const s = await triageSummary(img.mbrUnknown, 'mbr');
+    const listed = JSON.parse(fs.readFileSync(path.join(out.dir, 'mbr', 'problems.json'), 'utf8')) as Array<{ reason: string }>;
+    expect(listed.some((p) => p.reason.includes(UNKNOWN_UUID))).toBe(true);
     expect(s.containers).toEqual(dirSummary.containers);
     expect(s.logHash).toBe(dirSummary.logHash);
   });
