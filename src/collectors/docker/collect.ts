@@ -3,7 +3,8 @@
 // References: see discover.ts, containers.ts, images.ts; docs/formats/docker-state.md.
 import { errorMessage, type TimelineEvent } from '../../events/event.js';
 import { arraySource, type CollectorContext, type EventSource } from '../types.js';
-import { containerEvents, containerMacb, readContainers, type ContainerRecord } from './containers.js';
+import { containerEvents, containerMacb } from './container-events.js';
+import { readContainers, type ContainerRecord } from './containers.js';
 import { discoverDockerRoots, type DataRoot } from './discover.js';
 import { imageEvents, readImages, type ImageRecord } from './images.js';
 

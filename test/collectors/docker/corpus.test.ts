@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProblemLog, TimeDesc, type TimelineEvent } from '../../../src/events/event.js';
 import { HostDirVfs } from '../../../src/fs/host-dir/host-dir.js';
 import { collectDocker, type DockerCollection } from '../../../src/collectors/docker/collect.js';
-import { containerRow, CONTAINER_COLUMNS } from '../../../src/collectors/docker/containers.js';
+import { containerRow, CONTAINER_COLUMNS } from '../../../src/collectors/docker/index.js';
 import { dockerExplorerAvailable, extractDockerExplorer, tempDir } from '../../helpers/corpus.js';
 
 const available = dockerExplorerAvailable();

@@ -5,9 +5,8 @@ import * as path from 'node:path';
 import { ProblemLog, TimeDesc, type TimelineEvent } from '../../../src/events/event.js';
 import { HostDirVfs } from '../../../src/fs/host-dir/host-dir.js';
 import { collectDocker, type DockerCollection } from '../../../src/collectors/docker/collect.js';
+import { containerRow, CONTAINER_COLUMNS } from '../../../src/collectors/docker/container-row.js';
 import {
-  containerRow,
-  CONTAINER_COLUMNS,
   MAX_CONTAINER_CONFIG_BYTES,
   MAX_ENV_ENTRIES,
   MAX_LABELS,
