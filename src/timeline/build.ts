@@ -22,13 +22,18 @@ import type { TimelineEvent } from '../events/event.js';
 import type { EventSource } from '../collectors/types.js';
 import type { EventSink } from '../writers/sink.js';
 import { mergeOrdered } from './merge.js';
-import { DEFAULT_REORDER_WINDOW, reorderWindow, SourceOrderError } from './reorder.js';
+import { DEFAULT_REORDER_WINDOW, REORDER_CHUNK, reorderWindow, SourceOrderError } from './reorder.js';
 import { ExternalSorter, readRun } from './spill.js';
 
 export type { EventSink } from '../writers/sink.js';
 
 /** Ordered sources merged live at once; more are pre-merged in groups of this size into temporary runs. */
-export const MAX_OPEN_ORDERED_SOURCES = 128;
+export const MAX_OPEN_ORDERED_SOURCES = 1024;
+/**
+ * Events held in the reorder windows of all live ordered sources together: each source's window and chunk
+ * shrink as sources grow in number, so memory stays bounded however many containers a host had.
+ */
+export const ORDERED_WINDOW_BUDGET_EVENTS = 65_536;
 
 export interface TimelineOptions {
   /** Parent directory for temporary sort runs (a private subdirectory is created only when needed). */
@@ -125,10 +130,14 @@ export async function buildTimeline(
       const tempRuns: string[] = [];
       try {
         const live: Array<AsyncIterable<TimelineEvent[]>> = [];
+        const liveCount = Math.min(MAX_OPEN_ORDERED_SOURCES, sources.length - sortedIndexes.size);
+        const perSource = Math.max(32, Math.floor(ORDERED_WINDOW_BUDGET_EVENTS / Math.max(1, liveCount)));
+        const chunk = Math.min(REORDER_CHUNK, perSource);
+        const sourceWindow = Math.min(window, Math.max(16, chunk >> 1));
         for (let i = 0; i < sources.length; i++) {
           if (sortedIndexes.has(i)) continue;
           const s = sources[i];
-          live.push(guarded(i, reorderWindow(s.id, s.open(), window, filter)));
+          live.push(guarded(i, reorderWindow(s.id, s.open(), sourceWindow, filter, chunk)));
           if (live.length === MAX_OPEN_ORDERED_SOURCES) {
             // Too many to keep open: merge this group into a temporary run now.
             tempRuns.push(await sorter.writeSortedRun(mergeOrdered(live.splice(0))));

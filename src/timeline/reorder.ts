@@ -41,6 +41,7 @@ export async function* reorderWindow(
   input: AsyncIterable<TimelineEvent[]>,
   window: number = DEFAULT_REORDER_WINDOW,
   filter?: (ev: TimelineEvent) => boolean,
+  chunkEvents: number = REORDER_CHUNK,
 ): AsyncGenerator<TimelineEvent[], void, undefined> {
   if (!Number.isInteger(window) || window < 0) throw new RangeError(`reorder window ${window}, expected an integer >= 0`);
   let held: TimelineEvent[] = [];
@@ -66,7 +67,7 @@ export async function* reorderWindow(
     return out;
   }
 
-  const chunk = Math.max(window, REORDER_CHUNK);
+  const chunk = Math.max(window, chunkEvents);
   for await (const batch of input) {
     if (filter === undefined) {
       if (incoming.length === 0 && batch.length >= chunk) incoming = batch.slice();

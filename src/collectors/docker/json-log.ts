@@ -31,7 +31,7 @@ export const JSON_LOG_READ_CHUNK_BYTES = 1 << 20;
 /** Bytes handed to the parser at once (keeps batches near BATCH_EVENTS). */
 const FEED_BYTES = 256 * 1024;
 /** A batch is yielded once it holds this many events. */
-export const JSON_LOG_BATCH_EVENTS = 256;
+export const JSON_LOG_BATCH_EVENTS = 128;
 
 export interface JsonLogFileRef {
   path: string;
