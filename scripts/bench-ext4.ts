@@ -1,8 +1,9 @@
 // Measures of the ext4 reader and root assembly (a benchmark, not a test: nothing passes or fails on time).
-//   node dist/scripts/bench-ext4.js [--only read,walk,triage] [--files 100000] [--host DIR] [--keep]
+//   node dist/scripts/bench-ext4.js [--only read,walk,triage] [--files 100000] [--runs 5] [--host DIR] [--keep]
 // read:   sequential read throughput of a 1 GiB file inside an ext4 image through Ext4Vfs (page cache warm),
 //         next to a plain readSync of the image file with the same buffer size.
-// walk:   every inode of an image with --files files (names + lstat of each) vs `fls -r` on the same image.
+// walk:   every inode of an image with --files files (names + lstat of each) vs `fls -r` on the same image; --runs
+//         runs of each (median reported, with the reader's CPU time next to its wall time for loaded machines).
 // triage: triage of a synthetic host (default .bench/host-50c-256mb from scripts/bench.ts, --host to choose) as an
 //         ext4 image vs its directory form.
 // Needs mkfs.ext4 (e2fsprogs >= 1.47 for -d), sleuthkit's fls for `walk`. Images live in $TMPDIR/flotsam-bench-ext4.
@@ -114,14 +115,18 @@ function benchWalk(): void {
     mkfsFromDir(img, stage, Math.max(256, Math.ceil(files / 100) * 2), ['-N', String(files + 10_000)]);
     if (!keep) fs.rmSync(stage, { recursive: true, force: true });
   }
-  const runs = 3;
+  const runs = Number(opt('runs', '5'));
   const vfsTimes: number[] = [];
   const inoTimes: number[] = [];
+  const vfsCpu: number[] = [];
+  const inoCpu: number[] = [];
+  const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
   let count = 0;
   for (let run = 0; run < runs; run++) {
     // path-based: what triage does (readdir + lstat of every entry through the VFS)
     const vfs = new Ext4Vfs(new RawFileSource(img), img, true);
     let t0 = performance.now();
+    let c0 = process.cpuUsage();
     count = 0;
     const walk = (dir: string): void => {
       for (const e of vfs.readdir(dir)) {
@@ -133,10 +138,12 @@ function benchWalk(): void {
     };
     walk('/');
     vfsTimes.push(ms(t0));
+    vfsCpu.push(cpuMs(process.cpuUsage(c0)));
     vfs.close();
     // inode-based: Ext4Fs.readdir + inode() per entry, as fls does
     const v2 = new Ext4Vfs(new RawFileSource(img), img, true);
     t0 = performance.now();
+    c0 = process.cpuUsage();
     let c2 = 0;
     const walkIno = (ino: number): void => {
       for (const e of v2.fs.readdir(ino)) {
@@ -148,6 +155,7 @@ function benchWalk(): void {
     };
     walkIno(2);
     inoTimes.push(ms(t0));
+    inoCpu.push(cpuMs(process.cpuUsage(c0)));
     v2.close();
     if (c2 !== count) throw new Error(`walks disagree: ${count} vs ${c2}`);
   }
@@ -161,9 +169,10 @@ function benchWalk(): void {
     flsLines = r.stdout.toString().split('\n').filter((l) => l !== '').length;
   }
   console.log(
-    `walk  ${count} entries: Ext4Vfs readdir+lstat by path ${median(vfsTimes).toFixed(0)} ms, ` +
-      `Ext4Fs readdir+inode by number ${median(inoTimes).toFixed(0)} ms, fls -r ${median(flsTimes).toFixed(0)} ms (${flsLines} lines); ` +
-      `each process-fresh (cold caches inside the reader), page cache warm, median of ${runs}`,
+    `walk  ${count} entries: Ext4Vfs readdir+lstat by path ${median(vfsTimes).toFixed(0)} ms (cpu ${median(vfsCpu).toFixed(0)}), ` +
+      `Ext4Fs readdir+inode by number ${median(inoTimes).toFixed(0)} ms (cpu ${median(inoCpu).toFixed(0)}), ` +
+      `fls -r ${median(flsTimes).toFixed(0)} ms (${flsLines} lines); ` +
+      `each on a new reader (cold caches inside it), page cache warm, median of ${runs}`,
   );
 }
 

@@ -13,6 +13,8 @@ import { toolVersion } from '../triage/manifest.js';
 import { printContainers } from './containers-output.js';
 import { ProgressReporter } from './progress.js';
 import { registerBrowseCommands } from './browse.js';
+import { registerDiffCommand } from './diff.js'; // issue 6
+import { VerifyFailed, registerVerifyCommand } from './verify.js';
 
 export class UsageError extends Error {}
 
@@ -57,11 +59,11 @@ function parseTimeOption(name: string, value: string | undefined): bigint | unde
 export async function main(argv: string[]): Promise<void> {
   let exitCode = 0;
   try {
-    await registerBrowseCommands(yargs(argv))
+    await registerDiffCommand(registerVerifyCommand(registerBrowseCommands(yargs(argv))))
       .scriptName('flotsam')
       .version(toolVersion())
       .strict()
-      .demandCommand(1, 'name a command: triage, containers, info, ls, cat, stat')
+      .demandCommand(1, 'name a command: triage, containers, diff, info, ls, cat, stat, verify')
       .command(
         'triage <sources..>',
         'Triage evidence (a mounted Linux root or a Docker data root) into a sorted timeline and inventories',
@@ -76,6 +78,7 @@ export async function main(argv: string[]): Promise<void> {
             .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'sources triaged in parallel' })
             .option('tmp-dir', { type: 'string', describe: 'folder for sort spill files (default: inside --out)' })
             .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, no warnings' })
+            .option('hash', { type: 'boolean', default: false, describe: 'sha256 of files added/changed in container writable layers' })
             .example('$0 triage /mnt/evidence --out case1/', 'a mounted Linux root')
             .example('$0 triage hostA/ hostB/ --out case/ --jobs 2', 'several hosts, merged timeline'),
         async (args) => {
@@ -91,6 +94,7 @@ export async function main(argv: string[]): Promise<void> {
               tz: args.tz,
               jobs: args.jobs,
               tmpDir: args['tmp-dir'],
+              hashChanges: args.hash,
               commandLine: ['flotsam', ...argv],
               onProblem: args.quiet ? undefined : (p) => warnings.print(p),
               onProgress: progress ? (p) => progress.update(p) : undefined,
@@ -128,7 +132,10 @@ export async function main(argv: string[]): Promise<void> {
       .help()
       .parseAsync();
   } catch (err) {
-    if (err instanceof UsageError || err instanceof EvidenceError) {
+    if (err instanceof VerifyFailed) {
+      process.stderr.write(`flotsam: ${err.message}\n`);
+      exitCode = err.exitCode;
+    } else if (err instanceof UsageError || err instanceof EvidenceError) {
       process.stderr.write(`flotsam: ${err.message}\n`);
       exitCode = 2;
     } else {

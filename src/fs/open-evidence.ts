@@ -5,11 +5,12 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import type { Problem } from '../events/event.js';
-import { ByteSourceError, openImage } from '../io/index.js';
+import { ByteSourceError, VirtualDiskError, openImage } from '../io/index.js';
 import { VolumeError } from '../volumes/index.js';
 import { type AssembledImage, assembleImage } from './assemble/assemble.js';
 import { Ext4Error } from './ext4/errors.js';
 import { HostDirVfs } from './host-dir/host-dir.js';
+import { atimeRisk } from './host-dir/mount-check.js';
 import { type Vfs, VfsError } from './vfs.js';
 
 export class EvidenceError extends Error {
@@ -51,7 +52,11 @@ const OPENERS: readonly EvidenceOpener[] = [
   {
     kind: 'host-dir',
     probe: (_path, st) => st.isDirectory(),
-    open: (path) => ({ vfs: new HostDirVfs(path), kind: 'host-dir', problems: [] }),
+    open: (path) => {
+      const risk = atimeRisk(path);
+      const problems: Problem[] = risk ? [{ component: 'host-dir', path: '/', reason: risk, severity: 'warning' }] : [];
+      return { vfs: new HostDirVfs(path), kind: 'host-dir', problems };
+    },
   },
   {
     kind: 'disk-image',
@@ -74,7 +79,13 @@ function toEvidenceError(path: string, err: unknown): Error {
   if (err instanceof VolumeError && err.code === 'EFORMAT') {
     return new EvidenceError(`${path}: not a known evidence format (not a directory, no partition table, no known file system)`);
   }
-  if (err instanceof ByteSourceError || err instanceof VolumeError || err instanceof Ext4Error || err instanceof VfsError) {
+  if (
+    err instanceof ByteSourceError ||
+    err instanceof VirtualDiskError ||
+    err instanceof VolumeError ||
+    err instanceof Ext4Error ||
+    err instanceof VfsError
+  ) {
     return new EvidenceError(`${path}: cannot open: ${err.message}`);
   }
   return err as Error;

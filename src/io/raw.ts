@@ -4,6 +4,11 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { type ByteSource, ByteSourceError, clampRead } from './byte-source.js';
+import { openQcow2File, probeQcow2File } from './qcow2.js';
+import { openVhdFile, probeVhdFile } from './vhd.js';
+import { openVhdxFile, probeVhdxFile } from './vhdx.js';
+import { openVmdkFile, probeVmdkFile } from './vmdk.js';
+import { EwfSource, probeEwfFile } from './ewf/index.js';
 
 /** Most segments a split image may have (1000 numbered, 676 two-letter; three letters would be 17576). */
 export const MAX_SPLIT_SEGMENTS = 100_000;
@@ -182,7 +187,7 @@ export function findSplitSegments(first: string): string[] | undefined {
 }
 
 export interface ImageOpener {
-  name: 'split-raw' | 'raw';
+  name: 'split-raw' | 'raw' | 'qcow2' | 'vmdk' | 'vhd' | 'vhdx' | 'ewf';
   /** Cheap check: file names and sizes only, no parsing. */
   probe(path: string): boolean;
   open(path: string): ByteSource;
@@ -201,13 +206,25 @@ export const IMAGE_OPENERS: readonly ImageOpener[] = [
     probe: (path) => {
       try {
         const st = fs.statSync(path);
-        return (st.isFile() || st.isBlockDevice()) && (findSplitSegments(path)?.length ?? 0) <= 1;
+        return (
+          (st.isFile() || st.isBlockDevice()) &&
+          (findSplitSegments(path)?.length ?? 0) <= 1 &&
+          // Anything a content-detected format claims is not raw.
+          !IMAGE_OPENERS.some((o) => o.name !== 'raw' && o.name !== 'split-raw' && o.probe(path))
+        );
       } catch {
         return false;
       }
     },
     open: (path) => new RawFileSource(path),
   },
+  // Virtual disks, detected by content (src/io/qcow2.ts ...); backing/parent files are looked up beside the image.
+  { name: 'qcow2', probe: probeQcow2File, open: (path) => openQcow2File(path) },
+  { name: 'vmdk', probe: probeVmdkFile, open: (path) => openVmdkFile(path) },
+  { name: 'vhd', probe: probeVhdFile, open: (path) => openVhdFile(path) },
+  { name: 'vhdx', probe: probeVhdxFile, open: (path) => openVhdxFile(path) },
+  // EWF / E01 (src/io/ewf/): the first segment, by its EVF signature; later segments are found beside it.
+  { name: 'ewf', probe: probeEwfFile, open: (path) => EwfSource.open(path) },
 ];
 
 /** Opens a disk image read-only: exactly one opener must claim it. */

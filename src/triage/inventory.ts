@@ -20,7 +20,7 @@ export function inventory(source: string, onProblem?: (p: Problem) => void): Inv
     for (const p of evidenceProblems(vfs)) problems.add(p);
     const identity = readHostIdentity(vfs, problems);
     const host = identity.hostname ?? path.basename(path.resolve(source));
-    const docker = collectDocker({ vfs, host, problems });
+    const docker = collectDocker({ vfs, host, problems }, { inventoryOnly: true });
     if (!identity.isLinuxRoot && !docker.roots.some((r) => r.exists)) {
       throw new EvidenceError(`${source}: holds no Linux root and no Docker data root`);
     }

@@ -22,6 +22,8 @@ export interface TriageOptions {
   commandLine?: string[];
   onProblem?: (p: Problem) => void;
   onProgress?: (p: ProgressInfo) => void;
+  /** `--hash`: sha256 of every added/changed regular file in containers' writable layers. */
+  hashChanges?: boolean;
 }
 
 export interface ProgressInfo {

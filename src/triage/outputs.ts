@@ -15,6 +15,7 @@ import {
   writeRecordsCsv,
 } from '../writers/index.js';
 import type { TimelineFormat } from './options.js';
+import { FINDING_COLUMNS, type Finding, findingJson, findingRow } from '../findings/index.js';
 
 export const TIMELINE_FILES: Record<TimelineFormat, string> = {
   csv: 'timeline.csv',
@@ -48,6 +49,32 @@ export function writeInventory(outDir: string, containers: ContainerRecord[], im
   return ['containers.csv', 'containers.json', 'images.json'];
 }
 
+// --- issue 6: findings.csv / findings.json ---
+/** Writes findings.csv and findings.json for one host; returns the file names. */
+export function writeFindings(outDir: string, findings: Finding[]): string[] {
+  writeRecordsCsv(path.join(outDir, 'findings.csv'), FINDING_COLUMNS, findings.map(findingRow));
+  writeJson(path.join(outDir, 'findings.json'), findings.map(findingJson));
+  return ['findings.csv', 'findings.json'];
+}
+
+/** Top-level findings of a multi-source run: every host's, host by host in the order given. */
+function mergeFindings(outDir: string, hostDirs: Array<{ dir: string; label: string }>): string[] {
+  const all: Array<Record<string, unknown>> = [];
+  for (const h of hostDirs) {
+    const f = path.join(h.dir, 'findings.json');
+    if (fs.existsSync(f)) all.push(...(JSON.parse(fs.readFileSync(f, 'utf8')) as Array<Record<string, unknown>>));
+  }
+  const rows = all.map((f) => {
+    const row: Record<string, string> = {};
+    for (const c of FINDING_COLUMNS) row[c] = c === 'time' ? String(f.time_iso ?? '') : String(f[c] ?? '');
+    return row;
+  });
+  writeRecordsCsv(path.join(outDir, 'findings.csv'), FINDING_COLUMNS, rows);
+  writeJson(path.join(outDir, 'findings.json'), all);
+  return ['findings.csv', 'findings.json'];
+}
+// --- end issue 6 ---
+
 /** Top-level inventories of a multi-source run: every host's rows, host by host in the order given. */
 export function mergeInventories(outDir: string, hostDirs: Array<{ dir: string; label: string }>): string[] {
   const containers: HostContainer[] = [];
@@ -59,7 +86,7 @@ export function mergeInventories(outDir: string, hostDirs: Array<{ dir: string; 
   writeRecordsCsv(path.join(outDir, 'containers.csv'), CONTAINER_CSV_COLUMNS, containerRows(containers));
   writeJson(path.join(outDir, 'containers.json'), containers);
   writeJson(path.join(outDir, 'images.json'), images);
-  return ['containers.csv', 'containers.json', 'images.json'];
+  return ['containers.csv', 'containers.json', 'images.json', ...mergeFindings(outDir, hostDirs)];
 }
 
 export { CONTAINER_CSV_COLUMNS };

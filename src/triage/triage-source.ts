@@ -9,7 +9,9 @@ import { HOST_COLLECTORS } from '../collectors/registry.js';
 import { ProblemLog, errorMessage } from '../events/event.js';
 import { EvidenceError, evidenceProblems, openEvidence } from '../fs/open-evidence.js';
 import { buildTimeline } from '../timeline/index.js';
-import { timelineSinks, writeInventory } from './outputs.js';
+import { timelineSinks, writeFindings, writeInventory } from './outputs.js';
+import { computeFindings, findingEvents } from '../findings/index.js';
+import { arraySource } from '../collectors/types.js';
 import type { SourceManifest } from './manifest.js';
 import type { ProgressInfo, TimelineFormat } from './options.js';
 import type { Problem } from '../events/event.js';
@@ -26,6 +28,8 @@ export interface SourceTriageRequest {
   tmpDir: string;
   onProblem?: (p: Problem) => void;
   onProgress?: (p: ProgressInfo) => void;
+  /** `--hash`: sha256 of added/changed writable-layer files. */
+  hashChanges?: boolean;
 }
 
 export interface SourceTriageResult {
@@ -58,12 +62,16 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
     const ctx: CollectorContext = { vfs, host, problems, tzOverride: req.tz };
 
     req.onProgress?.({ source: req.source, stage: 'collect' });
-    const docker = collectDocker(ctx);
+    const docker = collectDocker(ctx, { hashChanges: req.hashChanges });
     if (!identity.isLinuxRoot && !docker.roots.some((r) => r.exists)) {
       throw new EvidenceError(`${req.source}: holds no Linux root and no Docker data root`);
     }
 
     const sources: EventSource[] = [...docker.sources, ...logSources(ctx, docker.logFiles)];
+    // --- issue 6: writable-layer limitations of this evidence form; findings (written below, flagged in the timeline) ---
+    for (const d of docker.diffs.values()) for (const l of d.limitations) problems.warn('overlay-diff', l.path, l.reason);
+    const findings = computeFindings(ctx, { containers: docker.containers, diffs: docker.diffs, isLinuxRoot: identity.isLinuxRoot });
+    sources.push(arraySource('finding', findingEvents(findings)));
     for (const collector of HOST_COLLECTORS) {
       try {
         sources.push(...collector.collect(ctx).sources);
@@ -84,6 +92,7 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
 
     req.onProgress?.({ source: req.source, stage: 'write', events: stats.events });
     const inventoryFiles = writeInventory(req.outDir, docker.containers, docker.images, host);
+    inventoryFiles.push(...writeFindings(req.outDir, findings));
 
     const manifest: SourceManifest = {
       path: path.resolve(req.source),

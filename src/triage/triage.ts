@@ -78,6 +78,7 @@ export async function triage(opts: TriageOptions): Promise<TriageResult> {
       since: opts.since,
       until: opts.until,
       tz: opts.tz,
+      hashChanges: opts.hashChanges,
       tmpDir: path.join(tmpRoot, String(i)),
     }));
     for (const r of requests) fs.mkdirSync(r.tmpDir, { recursive: true });

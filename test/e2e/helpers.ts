@@ -29,9 +29,22 @@ export function tmp(prefix = 'flotsam-e2e-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * Lists every directory once, as triage will. On a read-write relatime mount (a test's temp copy, a fresh clone)
+ * the first listing of a directory moves its atime forward and later ones within a day do not, so doing it first
+ * lets two triage runs see the same evidence. Real evidence is mounted read-only, where nothing moves; flotsam
+ * warns when it is not (src/fs/host-dir/mount-check.ts).
+ */
+export function settleDirectoryAtimes(dir: string): void {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) settleDirectoryAtimes(path.join(dir, e.name));
+  }
+}
+
 /** Copies the sample host to a temp folder (so a test may damage it). */
 export function copySampleHost(dest: string): string {
   fs.cpSync(SAMPLE_HOST, dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  settleDirectoryAtimes(dest);
   return dest;
 }
 

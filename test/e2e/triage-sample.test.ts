@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAPTURES, SAMPLE_HOST, flotsam, readJsonl, tmp, treeFingerprint } from './helpers.js';
+import { CAPTURES, SAMPLE_HOST, flotsam, readJsonl, settleDirectoryAtimes, tmp, treeFingerprint } from './helpers.js';
 
 let out: string;
 let run: ReturnType<typeof flotsam>;
@@ -23,6 +23,7 @@ const inspect = JSON.parse(fs.readFileSync(path.join(CAPTURES, 'inspect.json'), 
 }>;
 
 beforeAll(() => {
+  settleDirectoryAtimes(SAMPLE_HOST);
   fingerprintBefore = treeFingerprint(SAMPLE_HOST);
   out = path.join(tmp(), 'case');
   run = flotsam(['triage', SAMPLE_HOST, '--out', out]);

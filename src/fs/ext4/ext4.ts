@@ -42,7 +42,7 @@ import {
   SUPERBLOCK_SIZE,
   decodeRdev,
   decodeTime,
-  parseDirBlock,
+  scanDirBlock,
   parseExtentNode,
   parseGroupDesc,
   parseInode,
@@ -107,13 +107,74 @@ interface Run {
   count: number;
 }
 
+/** Parsed directory inodes kept (a Map cleared when full; each entry holds s_inode_size bytes plus the fields). */
 const INODE_CACHE_MAX = 8192;
 const INDIRECT_CACHE_MAX = 256;
+/** Bytes of an inode table read at once (whole blocks; at least one block): 256 inodes of 256 bytes. */
+export const INODE_TABLE_CHUNK_BYTES = 64 * 1024;
+/** Bytes of inode-table chunks kept in memory, least recently used evicted first. */
+export const INODE_TABLE_CACHE_BYTES = 16 * 1024 * 1024;
+/** Group descriptors kept parsed (a Map cleared when full; a descriptor block is parsed whole on a miss). */
+export const GROUP_DESC_CACHE_MAX = 1 << 16;
+/** Bytes of a directory read at once by readdir (the directory's own size when smaller). */
+export const DIR_READ_CHUNK_BYTES = 1 << 20;
+
+const utf8 = new TextDecoder('utf-8');
+/** `b[off, off+len)` as UTF-8 (invalid bytes become U+FFFD); plain ASCII names skip the TextDecoder call. */
+function decodeName(b: Uint8Array, off: number, len: number): string {
+  let s = '';
+  for (let i = off, end = off + len; i < end; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) return utf8.decode(b.subarray(off, end));
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** A directory entry whose raw name bytes are a view, made on use, of the buffer the directory was read into. */
+class DirEntryInfo implements Ext4DirEntryInfo {
+  constructor(
+    readonly name: string,
+    readonly ino: number,
+    readonly fileType: Ext4FileType,
+    public buf: Uint8Array,
+    public nameOff: number,
+    readonly nameLen: number,
+  ) {}
+  get nameBytes(): Uint8Array {
+    return this.buf.subarray(this.nameOff, this.nameOff + this.nameLen);
+  }
+}
+
+/**
+ * Entries `from..` of `out` name bytes in `buf`; when those names are a small part of it (a directory left mostly
+ * empty by deletions), they move to a compact copy, so a kept listing pins about its names' bytes, not the blocks.
+ */
+function compactNames(out: Ext4DirEntryInfo[], from: number, buf: Uint8Array): void {
+  let total = 0;
+  for (let i = from; i < out.length; i++) total += (out[i] as DirEntryInfo).nameLen;
+  if (total * 8 >= buf.length) return;
+  const compact = new Uint8Array(total);
+  let at = 0;
+  for (let i = from; i < out.length; i++) {
+    const e = out[i] as DirEntryInfo;
+    compact.set(buf.subarray(e.nameOff, e.nameOff + e.nameLen), at);
+    e.buf = compact;
+    e.nameOff = at;
+    at += e.nameLen;
+  }
+}
 
 function isPowerOf(n: number, base: number): boolean {
   let x = n;
   while (x > 1 && x % base === 0) x /= base;
   return x === 1;
+}
+
+/** All `len` bytes at `off` zero? (A directory hole; a live block starts with a non-zero rec_len, so this is quick.) */
+function isZeroBlock(b: Uint8Array, off: number, len: number): boolean {
+  for (let i = off, end = off + len; i < end; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 export class Ext4Fs {
@@ -123,6 +184,18 @@ export class Ext4Fs {
   readonly problems: string[] = [];
   private readonly groupCache = new Map<number, Ext4GroupDesc>();
   private readonly inodeCache = new Map<number, Ext4Inode>();
+  /** Inode-table chunks by key group * chunksPerGroup + chunk, in LRU order (Map iteration order = insertion). */
+  private readonly itable = new Map<number, Uint8Array>();
+  private itableBytes = 0;
+  /** The chunk used last: consecutive inode numbers hit it without touching the Map. */
+  private lastChunkKey = -1;
+  private lastChunk: Uint8Array | undefined;
+  /** The last non-directory inode parsed. */
+  private lastIno = Number.NaN; // never equal to anything
+  private lastInode: Ext4Inode | undefined;
+  private readonly chunkBlocks: number;
+  private readonly tableBlocks: number;
+  private readonly chunksPerGroup: number;
 
   /** Cheap check: the ext superblock magic at byte 1080. */
   static probe(src: ByteSource): boolean {
@@ -134,7 +207,14 @@ export class Ext4Fs {
     return new Ext4Fs(src);
   }
 
-  constructor(readonly source: ByteSource) {
+  /** Bytes of inode-table chunks this instance keeps (INODE_TABLE_CACHE_BYTES unless a test asks for less). */
+  private readonly itableMax: number;
+
+  constructor(
+    readonly source: ByteSource,
+    opts: { inodeTableCacheBytes?: number } = {},
+  ) {
+    this.itableMax = opts.inodeTableCacheBytes ?? INODE_TABLE_CACHE_BYTES;
     const raw = new Uint8Array(SUPERBLOCK_SIZE);
     const n = readFully(source, raw, 0, SUPERBLOCK_SIZE, SUPERBLOCK_OFFSET);
     if (n < SUPERBLOCK_SIZE) {
@@ -146,6 +226,15 @@ export class Ext4Fs {
     if (bytes > source.size) this.problems.push(`file system claims ${bytes} bytes, source has ${source.size}: image truncated`);
     if (this.sb.s_feature_incompat & INCOMPAT.RECOVER) this.problems.push('journal needs recovery: reading the file system as it is on disk, without replaying the journal');
     if (this.sb.s_feature_incompat & INCOMPAT.ENCRYPT) this.problems.push('encrypt feature: encrypted names and contents are returned as stored (ciphertext)');
+    const bs = this.geometry.blockSize;
+    this.chunkBlocks = Math.max(1, Math.floor(INODE_TABLE_CHUNK_BYTES / bs));
+    this.tableBlocks = Math.ceil((this.sb.s_inodes_per_group * this.geometry.inodeSize) / bs);
+    this.chunksPerGroup = Math.ceil(this.tableBlocks / this.chunkBlocks);
+  }
+
+  /** What the inode-table cache holds now (for tests and benchmarks). */
+  cacheStats(): { inodeTableChunks: number; inodeTableBytes: number } {
+    return { inodeTableChunks: this.itable.size, inodeTableBytes: this.itableBytes };
   }
 
   get blockSize(): number {
@@ -216,9 +305,13 @@ export class Ext4Fs {
     const perBlock = this.blockSize / ds;
     const blk = this.descriptorBlock(Math.floor(g / perBlock));
     const b = this.readBlock(blk, `group descriptor ${g}`);
-    const gd = parseGroupDesc(b, (g % perBlock) * ds, ds);
-    this.groupCache.set(g, gd);
-    return gd;
+    // Parse the whole descriptor block: the neighbours are the next groups asked for in any walk.
+    if (this.groupCache.size + perBlock > GROUP_DESC_CACHE_MAX) this.groupCache.clear();
+    const first = g - (g % perBlock);
+    for (let i = 0; i < perBlock && first + i < this.geometry.groupCount; i++) {
+      this.groupCache.set(first + i, parseGroupDesc(b, i * ds, ds));
+    }
+    return this.groupCache.get(g)!;
   }
 
   /** Byte offset of inode `ino` in the source. */
@@ -241,22 +334,77 @@ export class Ext4Fs {
     }
   }
 
+  /**
+   * Chunk `k` of group `g`'s inode table (INODE_TABLE_CHUNK_BYTES, fewer at the end of the table, the file system
+   * or the image), from the LRU or read whole. `ino` and `tableBlock` only name the inode asked for in errors:
+   * that inode's block is range-checked here, as before the cache.
+   */
+  private inodeTableChunk(g: number, k: number, ino: number, tableBlock: number): Uint8Array {
+    const key = g * this.chunksPerGroup + k;
+    if (key === this.lastChunkKey) return this.lastChunk!;
+    let chunk = this.itable.get(key);
+    if (chunk) {
+      this.itable.delete(key); // refresh: most recently used last
+      this.itable.set(key, chunk);
+    } else {
+      const gd = this.groupDesc(g);
+      this.checkBlockRange(gd.bg_inode_table + BigInt(tableBlock), 1, `inode ${ino} (group ${g} inode table at block ${gd.bg_inode_table})`);
+      const start = gd.bg_inode_table + BigInt(k * this.chunkBlocks);
+      let count = Math.min(this.chunkBlocks, this.tableBlocks - k * this.chunkBlocks);
+      const left = this.geometry.blocksCount - start;
+      if (BigInt(count) > left) count = Math.max(0, Number(left)); // a corrupt table running off the fs: the rest is ERANGE
+      const bs = this.blockSize;
+      const buf = new Uint8Array(count * bs);
+      const n = readFully(this.source, buf, 0, buf.length, start * BigInt(bs));
+      chunk = n < buf.length ? buf.subarray(0, n) : buf;
+      this.itable.set(key, chunk);
+      this.itableBytes += buf.length;
+      for (const [oldKey, old] of this.itable) {
+        if (this.itableBytes <= this.itableMax || this.itable.size <= 1) break;
+        this.itable.delete(oldKey);
+        this.itableBytes -= old.buffer.byteLength;
+      }
+    }
+    this.lastChunkKey = key;
+    this.lastChunk = chunk;
+    return chunk;
+  }
+
   inode(ino: number): Ext4Inode {
+    if (ino === this.lastIno) return this.lastInode!; // lstat then open, resolve then stat: the same inode twice
     const hit = this.inodeCache.get(ino);
     if (hit) return hit;
-    const off = this.inodeOffset(ino);
+    this.checkIno(ino);
+    const ipg = this.sb.s_inodes_per_group;
+    const g = Math.floor((ino - 1) / ipg);
     const size = this.geometry.inodeSize;
-    const b = new Uint8Array(size);
-    if (readFully(this.source, b, 0, size, off) < size) throw new Ext4Error('ETRUNCATED', `inode ${ino}`, `inode at byte ${off} is past the end of the image`);
+    const byte = ((ino - 1) % ipg) * size; // inside the group's inode table
+    const chunkBytes = this.chunkBlocks * this.blockSize;
+    const k = Math.floor(byte / chunkBytes);
+    const chunk = this.inodeTableChunk(g, k, ino, Math.floor(byte / this.blockSize));
+    const off = byte - k * chunkBytes;
+    if (off + size > chunk.length) {
+      const table = this.groupDesc(g).bg_inode_table;
+      this.checkBlockRange(table + BigInt(Math.floor(byte / this.blockSize)), 1, `inode ${ino} (group ${g} inode table at block ${table})`);
+      const at = this.groupDesc(g).bg_inode_table * BigInt(this.blockSize) + BigInt(byte);
+      throw new Ext4Error('ETRUNCATED', `inode ${ino}`, `inode at byte ${at} is past the end of the image`);
+    }
     let inode: Ext4Inode;
     try {
-      inode = parseInode(b, 0, size);
+      inode = parseInode(chunk, off, size);
     } catch (err) {
       if (err instanceof Ext4Error) throw new Ext4Error(err.code, `inode ${ino}`, err.message);
       throw err;
     }
-    if (this.inodeCache.size >= INODE_CACHE_MAX) this.inodeCache.clear();
-    this.inodeCache.set(ino, inode);
+    // Only directories are kept parsed: path resolution asks for them again and again, while a file's inode is
+    // parsed again cheaply from the cached inode-table chunk (caching every inode only feeds the garbage collector).
+    if ((inode.i_mode & 0o170000) === 0o040000) {
+      if (this.inodeCache.size >= INODE_CACHE_MAX) this.inodeCache.clear();
+      this.inodeCache.set(ino, inode);
+    } else {
+      this.lastIno = ino;
+      this.lastInode = inode;
+    }
     return inode;
   }
 
@@ -498,16 +646,13 @@ export class Ext4Fs {
     if (!this.isDir(inode)) throw new Ext4Error('ENOTDIR', `inode ${ino}`, `mode 0o${inode.i_mode.toString(8)} is not a directory`);
     const hasFt = this.hasIncompat(INCOMPAT.FILETYPE);
     const out: Ext4DirEntryInfo[] = [];
-    const dec = new TextDecoder('utf-8');
-    const add = (e: { inode: number; file_type: number; name: Uint8Array }) => {
+    // Entries keep a view of the buffer this call read (never reused; compacted when sparse, see compactNames).
+    const adder = (buf: Uint8Array) => (inode: number, _recLen: number, nameLen: number, fileType: number, nameOff: number) => {
       if (out.length >= MAX_DIR_ENTRIES) throw new Ext4Error('ELIMIT', `directory inode ${ino}`, `more than MAX_DIR_ENTRIES ${MAX_DIR_ENTRIES} entries`);
-      out.push({
-        name: dec.decode(e.name),
-        nameBytes: e.name.slice(),
-        ino: e.inode,
-        fileType: hasFt ? (EXT4_FT[e.file_type & 7] ?? 'unknown') : 'unknown',
-      });
+      const ft = hasFt ? (EXT4_FT[fileType & 7] ?? 'unknown') : 'unknown';
+      out.push(new DirEntryInfo(decodeName(buf, nameOff, nameLen), inode, ft, buf, nameOff, nameLen));
     };
+    const add = (e: { inode: number; file_type: number; name: Uint8Array }) => adder(e.name)(e.inode, 0, e.name.length, e.file_type, 0);
     const guard = (fn: () => void) => {
       try {
         fn();
@@ -523,22 +668,31 @@ export class Ext4Fs {
       add({ inode: ino, file_type: 2, name: new Uint8Array([0x2e]) });
       add({ inode: parent, file_type: 2, name: new Uint8Array([0x2e, 0x2e]) });
       const where = `inline directory inode ${ino}`;
-      guard(() => parseDirBlock(data, 4, 56, bs, hasFt, where, add));
-      if (data.length > 60) guard(() => parseDirBlock(data, 60, data.length - 60, bs, hasFt, where + ' (system.data)', add));
+      guard(() => scanDirBlock(data, 4, 56, bs, hasFt, where, adder(data)));
+      if (data.length > 60) guard(() => scanDirBlock(data, 60, data.length - 60, bs, hasFt, where + ' (system.data)', adder(data)));
       return out;
     }
     const f = this.file(ino);
     if (f.size > BigInt(MAX_DIR_BYTES)) throw new Ext4Error('ELIMIT', `directory inode ${ino}`, `size ${f.size}, limit MAX_DIR_BYTES ${MAX_DIR_BYTES}`);
     const size = Number(f.size);
-    const block = new Uint8Array(bs);
-    for (let pos = 0; pos < size; pos += bs) {
-      const n = f.read(block, 0, bs, pos);
-      if (n < bs) {
-        if (onProblem) onProblem(new Ext4Error('ECORRUPT', `directory inode ${ino}`, `size ${size} is not a multiple of the block size`));
-        break;
+    // Read in chunks of whole blocks (one read per contiguous run, not one per block).
+    const chunkBytes = Math.max(bs, Math.floor(DIR_READ_CHUNK_BYTES / bs) * bs);
+    for (let base = 0; base < size; base += chunkBytes) {
+      const want = Math.min(chunkBytes, Math.ceil((size - base) / bs) * bs);
+      const buf = new Uint8Array(want);
+      const got = f.read(buf, 0, want, base);
+      const onEntry = adder(buf);
+      const from = out.length;
+      for (let at = 0; at < got; at += bs) {
+        if (got - at < bs) {
+          if (onProblem) onProblem(new Ext4Error('ECORRUPT', `directory inode ${ino}`, `size ${size} is not a multiple of the block size`));
+          compactNames(out, from, buf);
+          return out;
+        }
+        if (isZeroBlock(buf, at, bs)) continue; // a hole in the directory: nothing to list
+        guard(() => scanDirBlock(buf, at, bs, bs, hasFt, `directory inode ${ino} block ${(base + at) / bs}`, onEntry));
       }
-      if (block.every((x) => x === 0)) continue; // a hole in the directory: nothing to list
-      guard(() => parseDirBlock(block, 0, bs, bs, hasFt, `directory inode ${ino} block ${pos / bs}`, add));
+      compactNames(out, from, buf);
     }
     return out;
   }

@@ -313,46 +313,126 @@ export interface Ext4Inode {
   extraSpace: Uint8Array;
 }
 
+const u16 = (b: Uint8Array, o: number) => b[o]! | (b[o + 1]! << 8);
+const u32 = (b: Uint8Array, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+const i32 = (b: Uint8Array, o: number) => b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
+/** lo + hi * 2^32 as a bigint, without BigInt arithmetic in the common hi = 0 case. */
+const bigOf = (lo: number, hi: number): bigint => (hi === 0 ? (lo === 0 ? 0n : BigInt(lo)) : (BigInt(hi) << 32n) | BigInt(lo));
+
+/** Inode bytes are copied into shared slabs of this size (one allocation per slab, not per inode). */
+export const INODE_SLAB_BYTES = 16 * 1024;
+let slab = new Uint8Array(0);
+let slabPos = 0;
+
+/**
+ * A parsed inode. The number fields are read straight from the bytes (no DataView); the bigint fields and the byte
+ * fields `i_block` and `extraSpace` are made on use, from a private copy of the inode's s_inode_size bytes. The copy
+ * lives in a shared slab of INODE_SLAB_BYTES (so parsing allocates no buffer per inode) and keeps the inode
+ * independent of the buffer it was parsed from (a cached inode-table chunk): a held inode pins at most one slab.
+ */
+class ParsedInode implements Ext4Inode {
+  declare i_mode: number;
+  declare i_uid: number;
+  declare i_size_lo: number;
+  declare i_size_high: number;
+  declare i_atime: number;
+  declare i_ctime: number;
+  declare i_mtime: number;
+  declare i_dtime: number;
+  declare i_gid: number;
+  declare i_links_count: number;
+  declare i_flags: number;
+  declare i_generation: number;
+  declare i_extra_isize: number;
+  declare i_ctime_extra: number | undefined;
+  declare i_mtime_extra: number | undefined;
+  declare i_atime_extra: number | undefined;
+  declare i_crtime: number | undefined;
+  declare i_crtime_extra: number | undefined;
+  declare i_projid: number | undefined;
+  declare private readonly raw: Uint8Array;
+  declare private readonly at: number;
+  declare private readonly size: number;
+  declare private iblock: Uint8Array | undefined;
+
+  constructor(b: Uint8Array, off: number, inodeSize: number, extra: number) {
+    // extra fields exist only in large inodes, and only those i_extra_isize covers
+    const end = inodeSize > EXT4_GOOD_OLD_INODE_SIZE ? EXT4_GOOD_OLD_INODE_SIZE + extra : 0;
+    this.i_mode = u16(b, off);
+    this.i_uid = u16(b, off + 0x02) | (u16(b, off + 0x78) << 16);
+    this.i_size_lo = u32(b, off + 0x04);
+    this.i_size_high = u32(b, off + 0x6c);
+    this.i_atime = i32(b, off + 0x08);
+    this.i_ctime = i32(b, off + 0x0c);
+    this.i_mtime = i32(b, off + 0x10);
+    this.i_dtime = u32(b, off + 0x14);
+    this.i_gid = u16(b, off + 0x18) | (u16(b, off + 0x7a) << 16);
+    this.i_links_count = u16(b, off + 0x1a);
+    this.i_flags = u32(b, off + 0x20);
+    this.i_generation = u32(b, off + 0x64);
+    this.i_extra_isize = extra;
+    this.i_ctime_extra = 0x84 + 4 <= end ? u32(b, off + 0x84) : undefined;
+    this.i_mtime_extra = 0x88 + 4 <= end ? u32(b, off + 0x88) : undefined;
+    this.i_atime_extra = 0x8c + 4 <= end ? u32(b, off + 0x8c) : undefined;
+    this.i_crtime = 0x90 + 4 <= end ? i32(b, off + 0x90) : undefined;
+    this.i_crtime_extra = 0x94 + 4 <= end ? u32(b, off + 0x94) : undefined;
+    this.i_projid = 0x9c + 4 <= end ? u32(b, off + 0x9c) : undefined;
+    this.size = inodeSize;
+    if (inodeSize > INODE_SLAB_BYTES / 4) {
+      this.raw = b.slice(off, off + inodeSize);
+      this.at = 0;
+    } else {
+      if (slabPos + inodeSize > slab.length) {
+        slab = new Uint8Array(INODE_SLAB_BYTES);
+        slabPos = 0;
+      }
+      slab.set(b.subarray(off, off + inodeSize), slabPos);
+      this.raw = slab;
+      this.at = slabPos;
+      slabPos += inodeSize;
+    }
+    this.iblock = undefined;
+  }
+
+  /** 0x04 i_size_lo le32 + 0x6C i_size_high le32 */
+  get i_size(): bigint {
+    return bigOf(this.i_size_lo, this.i_size_high);
+  }
+  /** 0x1C i_blocks_lo le32 + 0x74 l_i_blocks_high le16 */
+  get i_blocks(): bigint {
+    return bigOf(u32(this.raw, this.at + 0x1c), u16(this.raw, this.at + 0x74));
+  }
+  /** 0x68 lo le32 + 0x76 l_i_file_acl_high le16 */
+  get i_file_acl(): bigint {
+    return bigOf(u32(this.raw, this.at + 0x68), u16(this.raw, this.at + 0x76));
+  }
+  /** 0x28, 60 bytes: extent tree root, block map, fast symlink, inline data, or rdev. */
+  get i_block(): Uint8Array {
+    return (this.iblock ??= this.raw.subarray(this.at + 0x28, this.at + 0x28 + 60));
+  }
+  /** Bytes after 128 + i_extra_isize: the in-inode xattr area (attributes.rst). */
+  get extraSpace(): Uint8Array {
+    return this.raw.subarray(this.at + EXT4_GOOD_OLD_INODE_SIZE + this.i_extra_isize, this.at + this.size);
+  }
+}
+
 /** Parses an inode of `inodeSize` bytes at `off`. */
 export function parseInode(b: Uint8Array, off: number, inodeSize: number): Ext4Inode {
-  const v = dv(b, off, inodeSize, 'inode');
+  if (off < 0 || off + inodeSize > b.length) {
+    throw new Ext4Error('ETRUNCATED', 'inode', `need ${inodeSize} bytes at offset ${off}, have ${b.length - off}`);
+  }
+  if (inodeSize < EXT4_GOOD_OLD_INODE_SIZE) {
+    throw new Ext4Error('ECORRUPT', 'inode', `inode size ${inodeSize}, at least ${EXT4_GOOD_OLD_INODE_SIZE}`);
+  }
   let extra = 0;
   if (inodeSize > EXT4_GOOD_OLD_INODE_SIZE) {
-    extra = v.getUint16(0x80, true);
+    extra = u16(b, off + 0x80);
     // i_extra_isize must be a multiple of 4 that fits (the kernel rejects the inode otherwise: EFSCORRUPTED).
     if (extra % 4 !== 0 || EXT4_GOOD_OLD_INODE_SIZE + extra > inodeSize) {
       throw new Ext4Error('ECORRUPT', 'inode', `i_extra_isize ${extra}, expected a multiple of 4 up to ${inodeSize - 128}`);
     }
   }
-  const has = (fieldOff: number) => inodeSize > EXT4_GOOD_OLD_INODE_SIZE && fieldOff + 4 <= EXT4_GOOD_OLD_INODE_SIZE + extra;
-  const size_lo = v.getUint32(0x04, true);
-  const size_hi = v.getUint32(0x6c, true);
-  return {
-    i_mode: v.getUint16(0x00, true),
-    i_uid: v.getUint16(0x02, true) | (v.getUint16(0x78, true) << 16),
-    i_size: (BigInt(size_hi) << 32n) | BigInt(size_lo),
-    i_size_lo: size_lo,
-    i_size_high: size_hi,
-    i_atime: v.getInt32(0x08, true),
-    i_ctime: v.getInt32(0x0c, true),
-    i_mtime: v.getInt32(0x10, true),
-    i_dtime: v.getUint32(0x14, true),
-    i_gid: v.getUint16(0x18, true) | (v.getUint16(0x7a, true) << 16),
-    i_links_count: v.getUint16(0x1a, true),
-    i_blocks: BigInt(v.getUint32(0x1c, true)) + (BigInt(v.getUint16(0x74, true)) << 32n),
-    i_flags: v.getUint32(0x20, true),
-    i_block: b.slice(off + 0x28, off + 0x28 + 60),
-    i_generation: v.getUint32(0x64, true),
-    i_file_acl: BigInt(v.getUint32(0x68, true)) + (BigInt(v.getUint16(0x76, true)) << 32n),
-    i_extra_isize: extra,
-    i_ctime_extra: has(0x84) ? v.getUint32(0x84, true) : undefined,
-    i_mtime_extra: has(0x88) ? v.getUint32(0x88, true) : undefined,
-    i_atime_extra: has(0x8c) ? v.getUint32(0x8c, true) : undefined,
-    i_crtime: has(0x90) ? v.getInt32(0x90, true) : undefined,
-    i_crtime_extra: has(0x94) ? v.getUint32(0x94, true) : undefined,
-    i_projid: has(0x9c) ? v.getUint32(0x9c, true) : undefined,
-    extraSpace: b.slice(off + EXT4_GOOD_OLD_INODE_SIZE + extra, off + inodeSize),
-  };
+  return new ParsedInode(b, off, inodeSize, extra);
 }
 
 /**
@@ -487,14 +567,33 @@ export function parseDirBlock(
   where: string,
   onEntry: (e: Ext4DirEntry) => void,
 ): void {
-  const v = dv(b, off, len, where);
+  scanDirBlock(b, off, len, blockSize, hasFileType, where, (inode, rec_len, name_len, file_type, nameOff) =>
+    onEntry({ inode, rec_len, name_len, file_type, name: b.subarray(nameOff, nameOff + name_len) }),
+  );
+}
+
+/**
+ * parseDirBlock without an object per entry: `onEntry` gets the fields and the offset of the name in `b`. The same
+ * checks, in the same order, with the same errors.
+ */
+export function scanDirBlock(
+  b: Uint8Array,
+  off: number,
+  len: number,
+  blockSize: number,
+  hasFileType: boolean,
+  where: string,
+  onEntry: (inode: number, rec_len: number, name_len: number, file_type: number, nameOff: number) => void,
+): void {
+  if (off < 0 || off + len > b.length) throw new Ext4Error('ETRUNCATED', where, `need ${len} bytes at offset ${off}, have ${b.length - off}`);
   let p = 0;
   while (p < len) {
     if (len - p < 8) throw new Ext4Error('ECORRUPT', where, `${len - p} stray bytes at offset ${p} (a dirent needs 8)`);
-    const inode = v.getUint32(p, true);
-    const rec_len = decodeRecLen(v.getUint16(p + 4, true), blockSize);
-    const name_len = hasFileType ? v.getUint8(p + 6) : v.getUint16(p + 6, true) & 0xff;
-    const file_type = hasFileType ? v.getUint8(p + 7) : 0;
+    const q = off + p;
+    const inode = u32(b, q);
+    const rec_len = decodeRecLen(u16(b, q + 4), blockSize);
+    const name_len = b[q + 6]!;
+    const file_type = hasFileType ? b[q + 7]! : 0;
     if (rec_len < 8 || rec_len % 4 !== 0 || p + rec_len > len) {
       throw new Ext4Error('ECORRUPT', where, `dirent at offset ${p}: rec_len ${rec_len}, expected a multiple of 4 in 8..${len - p}`);
     }
@@ -502,9 +601,7 @@ export function parseDirBlock(
       throw new Ext4Error('ECORRUPT', where, `dirent at offset ${p}: name_len ${name_len} does not fit rec_len ${rec_len}`);
     }
     const isTail = inode === 0 && rec_len === 12 && name_len === 0 && file_type === EXT4_FT_DIR_CSUM;
-    if (inode !== 0 && !isTail) {
-      onEntry({ inode, rec_len, name_len, file_type, name: b.subarray(off + p + 8, off + p + 8 + name_len) });
-    }
+    if (inode !== 0 && !isTail) onEntry(inode, rec_len, name_len, file_type, q + 8);
     p += rec_len;
   }
 }

@@ -21,6 +21,8 @@ export const MAX_SYMLINK_HOPS = 40;
 export const MAX_PATH_COMPONENTS = 4096;
 /** Directories whose name index we keep in memory. */
 const DIR_CACHE_MAX = 256;
+/** Paths that resolved to a directory, kept (as asked -> inode and resolved path); a Map cleared when full. */
+export const DIR_PATH_CACHE_MAX = 4096;
 
 function mapError(err: unknown, path: string): Error {
   if (err instanceof VfsError) return err;
@@ -41,6 +43,8 @@ export class Ext4Vfs implements Vfs {
   readonly location: string;
   readonly fs: Ext4Fs;
   private readonly dirCache = new Map<number, Map<string, Ext4DirEntryInfo>>();
+  /** followOnly: the path may end in a symlink to the directory (valid when the last link is followed). */
+  private readonly dirPaths = new Map<string, { path: string; ino: number; followOnly: boolean }>();
 
   constructor(
     source: ByteSource,
@@ -64,6 +68,67 @@ export class Ext4Vfs implements Vfs {
 
   /** Resolves `path` to an inode inside the file system; with `followLast` false the last link is not followed. */
   resolve(path: string, followLast: boolean): { path: string; ino: number } {
+    const r = this.resolveCached(path, followLast) ?? this.resolveWalk(path, followLast);
+    return { path: r.path, ino: r.ino };
+  }
+
+  private isDirIno(ino: number): boolean {
+    return this.fs.isDir(this.fs.inode(ino));
+  }
+
+  private remember(path: string, r: { path: string; ino: number }, followOnly: boolean): void {
+    if (this.dirPaths.size >= DIR_PATH_CACHE_MAX) this.dirPaths.clear();
+    this.dirPaths.set(path, { path: r.path, ino: r.ino, followOnly });
+  }
+
+  /**
+   * The common case without a walk from the root: `path` itself, or its parent, resolved to a directory before;
+   * then only the last component is looked up. Anything unusual (a last component of "", "." or "..", a symlink to
+   * follow, a missing name, an error, a very long path) returns undefined and the full walk decides, with its errors.
+   */
+  private resolveCached(path: string, followLast: boolean): { path: string; ino: number } | undefined {
+    if (path.length >= 2 * MAX_PATH_COMPONENTS) return undefined; // let the walk count components
+    const slash = path.lastIndexOf('/');
+    const c = path.slice(slash + 1);
+    const plain = slash >= 0 && c !== '' && c !== '.' && c !== '..';
+    const parentPath = slash === 0 ? '/' : path.slice(0, slash);
+    let parent: { path: string; ino: number } | undefined = plain ? this.dirPaths.get(parentPath) : undefined;
+    if (!parent) {
+      const hit = this.dirPaths.get(path);
+      if (hit && (followLast || !hit.followOnly)) return hit;
+      if (!plain) return undefined;
+      try {
+        parent = this.resolveWalk(parentPath, true);
+      } catch {
+        return undefined;
+      }
+      if (!this.dirPaths.has(parentPath)) return undefined; // not a directory
+    }
+    try {
+      const entry = this.names(parent.ino).get(c);
+      if (!entry) return undefined;
+      const type = fileTypeFromMode(this.fs.inode(entry.ino).i_mode);
+      if (type === 'symlink' && followLast) return undefined;
+      const r = { path: parent.path === '/' ? `/${c}` : `${parent.path}/${c}`, ino: entry.ino };
+      if (type === 'dir') this.remember(path, r, false);
+      return r;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Component by component from the root (symlinks, "..", every check). Remembers a directory result. */
+  private resolveWalk(path: string, followLast: boolean): { path: string; ino: number } {
+    const r = this.walkPath(path, followLast);
+    try {
+      if (this.isDirIno(r.ino)) this.remember(path, r, followLast);
+    } catch {
+      // the result stands; an unreadable inode is reported by whoever uses it
+    }
+    return r;
+  }
+
+  private walkPath(path: string, followLast: boolean): { path: string; ino: number } {
     try {
       let pending = path.split('/').filter((c) => c !== '' && c !== '.');
       const done: { name: string; ino: number }[] = [];
@@ -201,6 +266,7 @@ export class Ext4Vfs implements Vfs {
 
   close(): void {
     this.dirCache.clear();
+    this.dirPaths.clear();
     if (this.ownsSource) this.fs.source.close();
   }
 }
