@@ -1,6 +1,7 @@
 // Browsing commands: `flotsam info IMAGE`, `ls IMAGE[:PATH]`, `cat IMAGE PATH`, `stat IMAGE PATH` — a consultant's
 // quick look at evidence (a disk image or a directory) without mounting it. Plain handlers writing to a stream, plus
 // registerBrowseCommands() for the yargs shell in main.ts. Everything printed from evidence is made terminal-safe.
+import type { ByteSource } from '../io/index.js';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import type { Argv } from 'yargs';
@@ -132,9 +133,11 @@ export async function infoCommand(args: InfoArgs, out: NodeJS.WritableStream): P
           };
         })
       : undefined;
+    const image = l ? imageDescription(l.disk) : undefined;
     const info = {
       evidence: args.image,
       kind: ev.kind,
+      image,
       disk_size: l?.diskSize,
       partition_table: l?.volumes.scheme,
       sector_size: l?.volumes.sectorSize,
@@ -156,6 +159,10 @@ export async function infoCommand(args: InfoArgs, out: NodeJS.WritableStream): P
     const lines: string[] = [];
     const P = (s: string) => lines.push(printable(s));
     P(`Evidence:        ${args.image} (${ev.kind})`);
+    if (image) {
+      P(`Image format:    ${image.format}`);
+      for (const [k, v] of Object.entries(image.details)) P(`  ${k.padEnd(22)} ${v}`);
+    }
     if (l) {
       P(`Disk size:       ${l.diskSize} bytes (${(Number(l.diskSize) / 2 ** 30).toFixed(2)} GiB)`);
       P(`Partition table: ${l.volumes.scheme}${l.volumes.scheme === 'none' ? ' (bare file system)' : ''}, sector size ${l.volumes.sectorSize}`);
@@ -403,4 +410,53 @@ export function registerBrowseCommands(y: Argv): Argv {
       async (a) =>
         statCommand({ image: a.image as string, path: a.path as string, follow: a.follow as boolean, json: a.json as boolean }, process.stdout),
     );
+}
+
+/** The image container's own description: format and, for E01, the acquisition header and stored hashes. */
+function imageDescription(disk: ByteSource): { format: string; details: Record<string, string> } {
+  const d = disk as ByteSource & { metadata?: EwfMetadataLike };
+  const details: Record<string, string> = {};
+  const m = d.metadata;
+  if (m && typeof m === 'object' && 'header' in m) {
+    const h = m.header ?? {};
+    const put = (k: string, v: unknown): void => {
+      if (v !== undefined && v !== null && v !== '') details[k] = String(v);
+    };
+    put('case number', h.caseNumber);
+    put('evidence number', h.evidenceNumber);
+    put('examiner', h.examinerName);
+    put('description', h.description);
+    put('notes', h.notes);
+    put('acquired', h.acquisitionDate?.iso ?? h.acquisitionDate?.raw);
+    put('system date', h.systemDate?.iso ?? h.systemDate?.raw);
+    put('acquisition software', [h.acquisitionSoftware, h.acquisitionSoftwareVersion].filter(Boolean).join(' '));
+    put('acquisition OS', h.acquisitionOperatingSystem);
+    put('segments', m.segments?.length);
+    put('chunk size', m.chunkSize);
+    put('stored MD5', m.storedHashes?.md5);
+    put('stored SHA-1', m.storedHashes?.sha1);
+    put('acquisition errors', m.acquisitionErrors?.length ? m.acquisitionErrors.length : undefined);
+    return { format: String(m.format ?? 'EWF'), details };
+  }
+  return { format: disk.constructor?.name?.replace(/Source$/, '') || 'raw', details };
+}
+
+interface EwfMetadataLike {
+  format?: string;
+  header?: {
+    caseNumber?: string;
+    evidenceNumber?: string;
+    examinerName?: string;
+    description?: string;
+    notes?: string;
+    acquisitionDate?: { raw?: string; iso?: string };
+    systemDate?: { raw?: string; iso?: string };
+    acquisitionSoftware?: string;
+    acquisitionSoftwareVersion?: string;
+    acquisitionOperatingSystem?: string;
+  };
+  segments?: unknown[];
+  chunkSize?: number;
+  storedHashes?: { md5?: string; sha1?: string };
+  acquisitionErrors?: unknown[];
 }

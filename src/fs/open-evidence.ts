@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import type { Problem } from '../events/event.js';
-import { ByteSourceError, VirtualDiskError, openImage } from '../io/index.js';
+import { type ByteSource, ByteSourceError, VirtualDiskError, openImage } from '../io/index.js';
 import { VolumeError } from '../volumes/index.js';
 import { type AssembledImage, assembleImage } from './assemble/assemble.js';
 import { Ext4Error } from './ext4/errors.js';
@@ -68,6 +68,23 @@ const OPENERS: readonly EvidenceOpener[] = [
 
 /** Problems met while opening each VFS handed out by openEvidence (read them with evidenceProblems). */
 const openProblems = new WeakMap<Vfs, Problem[]>();
+/** The disk under each image VFS, for the problems its reader meets while being read (bad chunks, dirty logs). */
+const openDisks = new WeakMap<Vfs, ByteSource>();
+
+/**
+ * Problems the image format reader recorded so far (E01 chunk errors, qcow2/VHD/VHDX damage, a dirty VHDX log).
+ * They accumulate while the image is read, so call this after the reading is done.
+ */
+export function diskProblems(vfs: Vfs): Problem[] {
+  const disk = openDisks.get(vfs) as (ByteSource & { problems?: unknown }) | undefined;
+  const list = disk?.problems;
+  if (!Array.isArray(list)) return [];
+  return list.map((p: unknown) => {
+    const o = (typeof p === 'object' && p !== null ? p : {}) as { reason?: string; path?: string; offset?: number | bigint };
+    const reason = typeof p === 'string' ? p : (o.reason ?? String(p)) + (o.offset !== undefined ? ` (offset ${o.offset})` : '');
+    return { component: 'image', path: o.path ?? disk?.description ?? '?', reason, severity: 'warning' as const };
+  });
+}
 
 /** The problems met while opening `vfs` (from openEvidence); forward them to the source's ProblemLog. */
 export function evidenceProblems(vfs: Vfs): Problem[] {
@@ -118,6 +135,7 @@ export function openEvidenceDetailed(path: string): OpenedEvidence {
     throw toEvidenceError(path, err);
   }
   openProblems.set(opened.vfs, opened.problems);
+  if (opened.layout) openDisks.set(opened.vfs, opened.layout.disk);
   return opened;
 }
 

@@ -7,7 +7,7 @@ import { readHostIdentity } from '../collectors/host/identity.js';
 import type { CollectorContext, EventSource } from '../collectors/types.js';
 import { HOST_COLLECTORS } from '../collectors/registry.js';
 import { ProblemLog, errorMessage } from '../events/event.js';
-import { EvidenceError, evidenceProblems, openEvidence } from '../fs/open-evidence.js';
+import { EvidenceError, diskProblems, evidenceProblems, openEvidence } from '../fs/open-evidence.js';
 import { buildTimeline } from '../timeline/index.js';
 import { timelineSinks, writeFindings, writeInventory } from './outputs.js';
 import { computeFindings, findingEvents } from '../findings/index.js';
@@ -89,6 +89,8 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
       until: req.until,
       onProgress: (events) => req.onProgress?.({ source: req.source, stage: 'timeline', events }),
     });
+    // Damage the image reader met while everything was read (unreadable chunks become zeros plus a problem).
+    for (const p of diskProblems(vfs)) problems.add(p);
 
     req.onProgress?.({ source: req.source, stage: 'write', events: stats.events });
     const inventoryFiles = writeInventory(req.outDir, docker.containers, docker.images, host);

@@ -95,6 +95,16 @@ describe('triage of disk images equals triage of the directory form', () => {
     expect(s.logHash).toBe(dirSummary.logHash);
   });
 
+  it('the bundled E01 sample (npm run demo) triages like the directory form', async () => {
+    const e01 = path.join(REPO, 'sample-images/sample-host.E01');
+    const before = sha256File(e01);
+    const s = await triageSummary(e01, 'e01');
+    expect(s.containers).toEqual(dirSummary.containers);
+    expect(s.logCount).toBe(dirSummary.logCount);
+    expect(s.logHash).toBe(dirSummary.logHash);
+    expect(sha256File(e01)).toBe(before);
+  });
+
   it('a bare /var partition is triaged as the Docker data root', async () => {
     const s = await triageSummary(img.varOnly, 'var-only');
     expect(s.containers).toEqual(dirSummary.containers);

@@ -86,6 +86,8 @@ export type RootHow = 'linux-root' | 'linux-root-weak' | 'only-filesystem' | 'do
 
 export interface AssembledImage {
   vfs: MountedVfs;
+  /** The disk byte source (raw, E01, qcow2, ...): its own metadata and read problems. */
+  disk: ByteSource;
   location: string;
   diskSize: bigint;
   volumes: VolumeList;
@@ -293,7 +295,7 @@ export function assembleImage(disk: ByteSource, location: string, opts: { ownsDi
       f.vfs = undefined;
     }
   }
-  return { vfs, location, diskSize: disk.size, volumes, filesystems, root, rootHow, fstab, problems };
+  return { vfs, disk, location, diskSize: disk.size, volumes, filesystems, root, rootHow, fstab, problems };
 }
 
 function readFstab(vfs: Vfs, problems: Problem[]): { entries: FstabEntry[] } {

@@ -1,0 +1,475 @@
+// The carving core: bytes in (a ScanTarget read in large chunks), validated Docker objects out. It knows nothing of
+// images or file systems (src/carve/evidence.ts builds the targets), so every guard is testable from a Uint8Array.
+//
+// Signatures (docs/formats/carving.md). Every object Docker writes starts with `{"`, and that two-byte needle is
+// found by Buffer.indexOf at several GB/s; only its hits are looked at more closely:
+//   `{"StreamConfig":`      config.v2.json (Docker >= 17; Go marshals Container's fields in declaration order)
+//   `{"State":{`            config.v2.json / config.json of older Dockers (State first)
+//   `{"Binds":`             hostconfig.json (HostConfig's first field)
+//   `{"log":"`              a json-file log line (one per "\n"; parsed by the json-file reader's fast parser)
+// A config is extended to its closing brace (string- and escape-aware, at most maxConfigBytes, stopping at the
+// first byte JSON cannot hold outside a string), then JSON.parse'd and checked for its required fields.
+// A log line ends at its "\n" (at most maxLogLineBytes); consecutive lines form a fragment that one JsonLogParser
+// reads, so Docker's 16 KiB partial records are rejoined exactly as in a live file.
+// Objects crossing a chunk boundary are found because every chunk is scanned with a lookahead as long as the
+// largest object; a hit is only ever started from inside the chunk proper.
+// References: moby/moby container/container.go (Container field order), api/types/container/hostconfig.go,
+// daemon/logger/jsonfilelog; src/collectors/docker/json-log-parse.ts.
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import type { TimelineEvent } from '../events/event.js';
+import { JsonLogParser } from '../collectors/docker/json-log-parse.js';
+import { HEX64, isObject, type JsonObject } from '../collectors/docker/json-guard.js';
+
+/** Bytes read and scanned at once. */
+export const CARVE_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Largest config.v2.json / hostconfig.json carved (real ones are a few KiB; a huge Env still fits). */
+export const MAX_CARVED_CONFIG_BYTES = 1024 * 1024;
+/**
+ * Longest carved log line: Docker cuts messages at 16 KiB; escaping (`\u003c` for `<`, ...) can make that up to
+ * six times longer, plus the fields.
+ */
+export const MAX_CARVED_LOG_LINE_BYTES = 128 * 1024;
+/** Bytes the brace matcher may walk per chunk, as a multiple of the chunk size (hostile data cannot go quadratic). */
+export const EXTEND_BUDGET_FACTOR = 4;
+/** Objects kept (configs + hostconfigs); more are counted, not kept. */
+export const MAX_CARVED_OBJECTS = 100_000;
+/** Log events kept; more are counted, not kept. */
+export const MAX_CARVED_LOG_EVENTS = 5_000_000;
+
+export interface CarveLimits {
+  chunkBytes: number;
+  maxConfigBytes: number;
+  maxLogLineBytes: number;
+  extendBudgetFactor: number;
+  maxObjects: number;
+  maxLogEvents: number;
+}
+
+export const DEFAULT_CARVE_LIMITS: Readonly<CarveLimits> = Object.freeze({
+  chunkBytes: CARVE_CHUNK_BYTES,
+  maxConfigBytes: MAX_CARVED_CONFIG_BYTES,
+  maxLogLineBytes: MAX_CARVED_LOG_LINE_BYTES,
+  extendBudgetFactor: EXTEND_BUDGET_FACTOR,
+  maxObjects: MAX_CARVED_OBJECTS,
+  maxLogEvents: MAX_CARVED_LOG_EVENTS,
+});
+
+/** Where carved bytes came from. */
+export type CarveVia = 'unallocated' | 'deleted-inode' | 'disk';
+
+/** A stream of bytes to carve: a span of free blocks, the readable content of a deleted inode, a disk region. */
+export interface ScanTarget {
+  /** Label of the file system (or `disk`) for provenance. */
+  fs: string;
+  via: CarveVia;
+  /** Bytes in the target (positions 0..size). */
+  size: number;
+  /** Reads up to `length` bytes at `position`; bytes not to be carved (allocated blocks) must read as zeros. */
+  read(buf: Uint8Array, bufOffset: number, length: number, position: number): number;
+  /** Absolute disk offset of target byte `pos` (undefined when unknown). */
+  diskOffset(pos: number): bigint | undefined;
+  /** Offset inside the file system of byte `pos`. */
+  fsOffset(pos: number): bigint | undefined;
+  /** For deleted inodes. */
+  inode?: number;
+  containerId?: string;
+  names?: string[];
+  /** Label of the file system holding byte `pos` when a target spans several (whole-disk carving). */
+  fsAt?(pos: number): string;
+}
+
+export type CarvedKind = 'config' | 'hostconfig';
+
+export interface CarvedObject {
+  kind: CarvedKind;
+  value: JsonObject;
+  fs: string;
+  via: CarveVia;
+  /** Absolute disk offset of the object's first byte. */
+  offset?: bigint;
+  fsOffset?: bigint;
+  inode?: number;
+  /** Offset inside the deleted file. */
+  fileOffset?: number;
+  bytes: number;
+  sha256: string;
+  /** Same content met again at other offsets (not kept). */
+  duplicates: number;
+  /** Offsets of the duplicates (the first 16). */
+  duplicateOffsets: string[];
+}
+
+export interface CarveStats {
+  targets: number;
+  bytesScanned: number;
+  hits: number;
+  configs: number;
+  hostconfigs: number;
+  logLines: number;
+  duplicates: number;
+  rejected: number;
+  budgetSkips: number;
+  droppedOverLimit: number;
+}
+
+// byte constants
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const QUOTE = 0x22;
+const BSLASH = 0x5c;
+const NL = 0x0a;
+const OPEN = Buffer.from('{"', 'latin1');
+const SIG_STREAMCONFIG = Buffer.from('{"StreamConfig":', 'latin1');
+const SIG_STATE = Buffer.from('{"State":{', 'latin1');
+const SIG_BINDS = Buffer.from('{"Binds":', 'latin1');
+const SIG_LOG = Buffer.from('{"log":"', 'latin1');
+
+function matchAt(buf: Uint8Array, at: number, sig: Uint8Array, end: number): boolean {
+  if (at + sig.length > end) return false;
+  for (let i = 2; i < sig.length; i++) if (buf[at + i] !== sig[i]) return false;
+  return true;
+}
+
+/**
+ * End (exclusive) of the JSON object starting with `{` at `start`, or -1: unbalanced within `limit` bytes, or a
+ * byte no JSON text holds outside a string (a control character, NUL). String- and escape-aware; iterative, so
+ * any nesting depth costs only a counter. Reports the bytes walked through `walked`.
+ */
+export function objectEnd(buf: Uint8Array, start: number, limit: number, walked: { n: number }): number {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const end = Math.min(b.length, start + limit);
+  let depth = 0;
+  let i = start;
+  while (i < end) {
+    const c = b[i]!;
+    if (c === QUOTE) {
+      // jump to the closing quote: the next `"` not preceded by an odd run of backslashes
+      let q = i + 1;
+      for (;;) {
+        q = b.indexOf(QUOTE, q);
+        if (q < 0 || q >= end) {
+          walked.n += end - start;
+          return -1;
+        }
+        let k = q - 1;
+        while (b[k] === BSLASH) k--;
+        if (((q - 1 - k) & 1) === 0) break;
+        q++;
+      }
+      i = q + 1;
+      continue;
+    }
+    if (c === LBRACE || c === 0x5b) depth++;
+    else if (c === RBRACE || c === 0x5d) {
+      depth--;
+      if (depth === 0) {
+        walked.n += i + 1 - start;
+        return c === RBRACE ? i + 1 : -1;
+      }
+      if (depth < 0) break;
+    } else if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+    else if (c >= 0x80) break; // non-ASCII outside a string: not JSON
+    i++;
+  }
+  walked.n += i - start;
+  return -1;
+}
+
+function sha256(buf: Uint8Array, s: number, e: number): string {
+  return createHash('sha256').update(buf.subarray(s, e)).digest('hex');
+}
+
+/** A carved config.v2.json / config.json: ID of 64 hex, a State object, and Created or Config. */
+export function isCarvedConfig(v: unknown): v is JsonObject {
+  if (!isObject(v)) return false;
+  return typeof v.ID === 'string' && HEX64.test(v.ID) && isObject(v.State) && (typeof v.Created === 'string' || isObject(v.Config));
+}
+
+/** A carved hostconfig.json: Binds (null or a list) and LogConfig, NetworkMode or RestartPolicy. */
+export function isCarvedHostConfig(v: unknown): v is JsonObject {
+  if (!isObject(v) || !('Binds' in v)) return false;
+  if (v.Binds !== null && !Array.isArray(v.Binds)) return false;
+  return isObject(v.LogConfig) || typeof v.NetworkMode === 'string' || isObject(v.RestartPolicy);
+}
+
+interface OpenFragment {
+  parser: JsonLogParser;
+  /** Target position of the fragment's first byte. */
+  start: number;
+  /** Target position where its next line would start. */
+  next: number;
+  lines: number;
+}
+
+/** Carves any number of targets; results accumulate (deduplicated across targets) until `result()`. */
+export class Carver {
+  readonly limits: CarveLimits;
+  readonly stats: CarveStats = {
+    targets: 0,
+    bytesScanned: 0,
+    hits: 0,
+    configs: 0,
+    hostconfigs: 0,
+    logLines: 0,
+    duplicates: 0,
+    rejected: 0,
+    budgetSkips: 0,
+    droppedOverLimit: 0,
+  };
+  private readonly objects = new Map<string, CarvedObject>();
+  readonly events: TimelineEvent[] = [];
+  private readonly eventKeys = new Set<string>();
+  private buf: Buffer | undefined;
+
+  constructor(
+    readonly host: string,
+    limits: Partial<CarveLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_CARVE_LIMITS, ...limits };
+    if (this.limits.maxLogLineBytes > this.limits.maxConfigBytes) this.limits.maxConfigBytes = this.limits.maxLogLineBytes;
+  }
+
+  /** Carved objects, in the order first met. */
+  get carved(): CarvedObject[] {
+    return [...this.objects.values()];
+  }
+
+  /** Scans one target. */
+  scan(t: ScanTarget): void {
+    this.stats.targets++;
+    const C = this.limits.chunkBytes;
+    const L = this.limits.maxConfigBytes; // lookahead: the longest object (>= the longest log line)
+    if (!this.buf || this.buf.length < C + L) this.buf = Buffer.allocUnsafe(C + L);
+    const buf = this.buf;
+    let filled = 0; // bytes of buf holding target positions [base, base + filled)
+    let resume = 0; // target position before which nothing is started again (inside an object already used)
+    let frag: OpenFragment | undefined;
+    for (let base = 0; base < t.size; base += C) {
+      // Keep the lookahead of the previous window (positions [base, prevEnd)) and read the rest.
+      if (base > 0) {
+        const keep = filled - C;
+        if (keep > 0) buf.copyWithin(0, C, filled);
+        filled = Math.max(0, keep);
+      }
+      const want = Math.min(t.size - base, C + L);
+      while (filled < want) {
+        const n = t.read(buf, filled, want - filled, base + filled);
+        if (n <= 0) break;
+        filled += n;
+      }
+      if (filled === 0) break;
+      const scanEnd = Math.min(C, filled); // hits start in [0, scanEnd)
+      this.stats.bytesScanned += scanEnd;
+      let i = Math.max(0, resume - base);
+      if (frag && frag.next !== base + i) frag = this.closeFragment(t, frag);
+      if (frag) {
+        const r = this.continueFragment(t, buf, base, filled, scanEnd, frag, frag.next - base);
+        frag = r.frag;
+        i = r.next;
+      }
+      const budget = { n: 0 };
+      const maxWalk = C * this.limits.extendBudgetFactor;
+      while (i < scanEnd) {
+        const j = buf.indexOf(OPEN, i);
+        if (j < 0 || j >= scanEnd) break;
+        const c2 = buf[j + 2];
+        let kind: CarvedKind | 'log' | undefined;
+        if (c2 === 0x6c /* l */ && matchAt(buf, j, SIG_LOG, filled)) kind = 'log';
+        else if (c2 === 0x53 /* S */ && (matchAt(buf, j, SIG_STREAMCONFIG, filled) || matchAt(buf, j, SIG_STATE, filled))) kind = 'config';
+        else if (c2 === 0x42 /* B */ && matchAt(buf, j, SIG_BINDS, filled)) kind = 'hostconfig';
+        if (kind === undefined) {
+          i = j + 1;
+          continue;
+        }
+        this.stats.hits++;
+        if (kind === 'log') {
+          const r = this.continueFragment(t, buf, base, filled, scanEnd, { parser: this.newParser(t), start: base + j, next: base + j, lines: 0 }, j);
+          frag = r.frag;
+          i = r.next;
+          continue;
+        }
+        if (budget.n > maxWalk) {
+          this.stats.budgetSkips++;
+          i = j + 1;
+          continue;
+        }
+        const e = objectEnd(buf, j, Math.min(this.limits.maxConfigBytes, filled - j), budget);
+        if (e < 0) {
+          this.stats.rejected++;
+          i = j + 1;
+          continue;
+        }
+        if (this.takeObject(t, kind, buf, j, e, base)) {
+          i = e;
+          resume = base + e;
+        } else {
+          i = j + 1;
+        }
+      }
+      if (frag) resume = Math.max(resume, frag.next);
+      if (filled < Math.min(t.size - base, C)) break; // short read: the source ended early
+    }
+    if (frag) this.closeFragment(t, frag);
+  }
+
+  private newParser(t: ScanTarget): JsonLogParser {
+    return new JsonLogParser(
+      { path: '', host: this.host, containerId: t.containerId ?? '', compressed: false },
+      () => {},
+      { maxLineBytes: this.limits.maxLogLineBytes },
+    );
+  }
+
+  /**
+   * Feeds the lines of a fragment starting at buffer index `at` while they start inside the chunk; returns the
+   * fragment when its next line starts beyond the chunk (it continues in the next window), else closes it.
+   */
+  private continueFragment(
+    t: ScanTarget,
+    buf: Buffer,
+    base: number,
+    filled: number,
+    scanEnd: number,
+    frag: OpenFragment,
+    at: number,
+  ): { frag: OpenFragment | undefined; next: number } {
+    let p = at;
+    const maxLine = this.limits.maxLogLineBytes;
+    while (p < scanEnd) {
+      if (!(buf[p] === LBRACE && buf[p + 1] === QUOTE && matchAt(buf, p, SIG_LOG, filled))) break;
+      const lim = Math.min(filled, p + maxLine);
+      const nl = buf.indexOf(NL, p);
+      if (nl < 0 || nl >= lim || buf[nl - 1] !== RBRACE) {
+        // no end of line: the record was cut (its next block reused, the line too long); it ends the fragment
+        if (frag.lines === 0) this.stats.rejected++;
+        break;
+      }
+      frag.parser.feed(buf.subarray(p, nl + 1));
+      frag.lines++;
+      p = nl + 1;
+      frag.next = base + p;
+    }
+    if (p >= scanEnd && frag.lines > 0 && p < filled) return { frag, next: p };
+    if (frag.lines > 0) this.closeFragment(t, frag);
+    return { frag: undefined, next: frag.lines > 0 ? p : at + 1 };
+  }
+
+  /** Finishes a fragment: its events, with absolute offsets, deduplicated. */
+  private closeFragment(t: ScanTarget, frag: OpenFragment): undefined {
+    frag.parser.finish();
+    const evs = frag.parser.take();
+    for (const ev of evs) {
+      const rel = ev.offset ?? 0;
+      const pos = frag.start + rel;
+      const key = eventKey(ev);
+      if (this.eventKeys.has(key)) {
+        this.stats.duplicates++;
+        continue;
+      }
+      if (this.events.length >= this.limits.maxLogEvents) {
+        this.stats.droppedOverLimit++;
+        continue;
+      }
+      this.eventKeys.add(key);
+      this.stats.logLines++;
+      const disk = t.diskOffset(pos);
+      const fsOff = t.fsOffset(pos);
+      const fs = t.fsAt ? t.fsAt(pos) : t.fs;
+      const attrs: Record<string, unknown> = { ...(ev.attrs ?? {}), recovered: 'carved', via: t.via, fs };
+      if (fsOff !== undefined) attrs.fs_offset = fsOff.toString();
+      if (t.inode !== undefined) {
+        attrs.file_offset = pos;
+        if (t.names?.length) attrs.deleted_names = t.names;
+      }
+      const partial = attrs.partial as { offsets?: number[] } | undefined;
+      if (partial?.offsets) {
+        attrs.partial = { ...partial, offsets: partial.offsets.map((o) => Number(t.diskOffset(frag.start + o) ?? -1)), lines: undefined };
+      }
+      this.events.push({
+        ...ev,
+        source: 'carve:json-log',
+        container_id: t.containerId || undefined,
+        container_name: undefined,
+        path: `${fs}@${t.via}`,
+        inode: t.inode !== undefined ? BigInt(t.inode) : undefined,
+        line: undefined,
+        offset: disk !== undefined ? Number(disk) : undefined,
+        attrs,
+      });
+    }
+    return undefined;
+  }
+
+  /** Validates a config/hostconfig candidate; true when it was used (kept or a duplicate). */
+  private takeObject(t: ScanTarget, kind: CarvedKind, buf: Buffer, s: number, e: number, base: number): boolean {
+    let value: unknown;
+    try {
+      value = JSON.parse(buf.toString('utf8', s, e));
+    } catch {
+      this.stats.rejected++;
+      return false;
+    }
+    const ok = kind === 'config' ? isCarvedConfig(value) : isCarvedHostConfig(value);
+    if (!ok) {
+      this.stats.rejected++;
+      return false;
+    }
+    const pos = base + s;
+    const disk = t.diskOffset(pos);
+    const hash = sha256(buf, s, e);
+    const seen = this.objects.get(hash);
+    if (seen) {
+      seen.duplicates++;
+      this.stats.duplicates++;
+      if (seen.duplicateOffsets.length < 16) seen.duplicateOffsets.push(String(disk ?? `${t.fs}:${pos}`));
+      if (seen.inode === undefined && t.inode !== undefined) seen.inode = t.inode;
+      return true;
+    }
+    if (this.objects.size >= this.limits.maxObjects) {
+      this.stats.droppedOverLimit++;
+      return true;
+    }
+    if (kind === 'config') this.stats.configs++;
+    else this.stats.hostconfigs++;
+    this.objects.set(hash, {
+      kind,
+      value: value as JsonObject,
+      fs: t.fsAt ? t.fsAt(pos) : t.fs,
+      via: t.via,
+      offset: disk,
+      fsOffset: t.fsOffset(pos),
+      inode: t.inode,
+      fileOffset: t.inode !== undefined ? pos : undefined,
+      bytes: e - s,
+      sha256: hash,
+      duplicates: 0,
+      duplicateOffsets: [],
+    });
+    return true;
+  }
+}
+
+/** Identity of a carved log record: its raw time, stream and text (a second copy of a line is the same record). */
+function eventKey(ev: TimelineEvent): string {
+  const stream = (ev.attrs as { stream?: string } | undefined)?.stream ?? '';
+  const k = `${ev.raw_time}\u0000${stream}\u0000${ev.message}`;
+  return k.length <= 256 ? k : createHash('sha1').update(k).digest('base64');
+}
+
+/** A target over bytes in memory (tests, benchmarks): positions are offsets in `data`, the disk offset is `at + pos`. */
+export function memoryTarget(data: Uint8Array, opts: { fs?: string; via?: CarveVia; at?: bigint } = {}): ScanTarget {
+  const at = opts.at ?? 0n;
+  return {
+    fs: opts.fs ?? 'memory',
+    via: opts.via ?? 'unallocated',
+    size: data.length,
+    read(buf, bufOffset, length, position) {
+      const n = Math.max(0, Math.min(length, data.length - position, buf.length - bufOffset));
+      buf.set(data.subarray(position, position + n), bufOffset);
+      return n;
+    },
+    diskOffset: (pos) => at + BigInt(pos),
+    fsOffset: (pos) => BigInt(pos),
+  };
+}
