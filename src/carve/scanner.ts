@@ -34,8 +34,8 @@ export const MAX_CARVED_LOG_LINE_BYTES = 128 * 1024;
 export const EXTEND_BUDGET_FACTOR = 4;
 /** Objects kept (configs + hostconfigs); more are counted, not kept. */
 export const MAX_CARVED_OBJECTS = 100_000;
-/** Log events kept; more are counted, not kept. */
-export const MAX_CARVED_LOG_EVENTS = 5_000_000;
+/** Log events kept in memory (about 0.5 KiB each); more are counted, not kept. */
+export const MAX_CARVED_LOG_EVENTS = 1_000_000;
 
 export interface CarveLimits {
   chunkBytes: number;
@@ -75,6 +75,8 @@ export interface ScanTarget {
   inode?: number;
   containerId?: string;
   names?: string[];
+  /** Objects of one group (the files of one deleted directory) belong together. */
+  group?: string;
   /** Label of the file system holding byte `pos` when a target spans several (whole-disk carving). */
   fsAt?(pos: number): string;
 }
@@ -92,6 +94,8 @@ export interface CarvedObject {
   inode?: number;
   /** Offset inside the deleted file. */
   fileOffset?: number;
+  /** ScanTarget.group of where it was found. */
+  group?: string;
   bytes: number;
   sha256: string;
   /** Same content met again at other offsets (not kept). */
@@ -346,11 +350,11 @@ export class Carver {
         break;
       }
       frag.parser.feed(buf.subarray(p, nl + 1));
-      frag.lines++;
+      if ((++frag.lines & 1023) === 0) this.drainFragment(t, frag);
       p = nl + 1;
       frag.next = base + p;
     }
-    if (p >= scanEnd && frag.lines > 0 && p < filled) return { frag, next: p };
+    if (p >= scanEnd && frag.lines > 0 && base + p < t.size) return { frag, next: p };
     if (frag.lines > 0) this.closeFragment(t, frag);
     return { frag: undefined, next: frag.lines > 0 ? p : at + 1 };
   }
@@ -358,6 +362,12 @@ export class Carver {
   /** Finishes a fragment: its events, with absolute offsets, deduplicated. */
   private closeFragment(t: ScanTarget, frag: OpenFragment): undefined {
     frag.parser.finish();
+    this.drainFragment(t, frag);
+    return undefined;
+  }
+
+  /** Takes the events the fragment's parser has finished so far (a long fragment is drained as it goes). */
+  private drainFragment(t: ScanTarget, frag: OpenFragment): void {
     const evs = frag.parser.take();
     for (const ev of evs) {
       const rel = ev.offset ?? 0;
@@ -376,29 +386,30 @@ export class Carver {
       const disk = t.diskOffset(pos);
       const fsOff = t.fsOffset(pos);
       const fs = t.fsAt ? t.fsAt(pos) : t.fs;
-      const attrs: Record<string, unknown> = { ...(ev.attrs ?? {}), recovered: 'carved', via: t.via, fs };
+      // the parser made these objects for us alone: completed in place (no copies: millions of lines)
+      const attrs = (ev.attrs ??= {}) as Record<string, unknown>;
+      attrs.recovered = 'carved';
+      attrs.via = t.via;
+      attrs.fs = fs;
       if (fsOff !== undefined) attrs.fs_offset = fsOff.toString();
       if (t.inode !== undefined) {
         attrs.file_offset = pos;
         if (t.names?.length) attrs.deleted_names = t.names;
       }
-      const partial = attrs.partial as { offsets?: number[] } | undefined;
+      const partial = attrs.partial as { offsets?: number[]; lines?: number[] } | undefined;
       if (partial?.offsets) {
-        attrs.partial = { ...partial, offsets: partial.offsets.map((o) => Number(t.diskOffset(frag.start + o) ?? -1)), lines: undefined };
+        partial.offsets = partial.offsets.map((o) => Number(t.diskOffset(frag.start + o) ?? -1));
+        delete partial.lines;
       }
-      this.events.push({
-        ...ev,
-        source: 'carve:json-log',
-        container_id: t.containerId || undefined,
-        container_name: undefined,
-        path: `${fs}@${t.via}`,
-        inode: t.inode !== undefined ? BigInt(t.inode) : undefined,
-        line: undefined,
-        offset: disk !== undefined ? Number(disk) : undefined,
-        attrs,
-      });
+      ev.source = 'carve:json-log';
+      ev.container_id = t.containerId || undefined;
+      ev.container_name = undefined;
+      ev.path = `${fs}@${t.via}`;
+      ev.inode = t.inode !== undefined ? BigInt(t.inode) : undefined;
+      ev.line = undefined;
+      ev.offset = disk !== undefined ? Number(disk) : undefined;
+      this.events.push(ev);
     }
-    return undefined;
   }
 
   /** Validates a config/hostconfig candidate; true when it was used (kept or a duplicate). */
@@ -441,6 +452,7 @@ export class Carver {
       fsOffset: t.fsOffset(pos),
       inode: t.inode,
       fileOffset: t.inode !== undefined ? pos : undefined,
+      group: t.group,
       bytes: e - s,
       sha256: hash,
       duplicates: 0,

@@ -79,6 +79,8 @@ export async function main(argv: string[]): Promise<void> {
             .option('tmp-dir', { type: 'string', describe: 'folder for sort spill files (default: inside --out)' })
             .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, no warnings' })
             .option('hash', { type: 'boolean', default: false, describe: 'sha256 of files added/changed in container writable layers' })
+            .option('carve-all', { type: 'boolean', default: false, describe: 'disk images: carve the whole disk (not only free blocks) for removed containers' })
+            .option('carve', { type: 'boolean', default: true, describe: 'disk images: carve free blocks and deleted inodes (--no-carve to skip)' })
             .example('$0 triage /mnt/evidence --out case1/', 'a mounted Linux root')
             .example('$0 triage hostA/ hostB/ --out case/ --jobs 2', 'several hosts, merged timeline'),
         async (args) => {
@@ -95,6 +97,7 @@ export async function main(argv: string[]): Promise<void> {
               jobs: args.jobs,
               tmpDir: args['tmp-dir'],
               hashChanges: args.hash,
+              carve: args.carve === false ? 'off' : args['carve-all'] ? 'all' : 'unallocated',
               commandLine: ['flotsam', ...argv],
               onProblem: args.quiet ? undefined : (p) => warnings.print(p),
               onProgress: progress ? (p) => progress.update(p) : undefined,

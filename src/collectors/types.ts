@@ -23,15 +23,27 @@ export interface EventSource {
   ordered: boolean;
   /** May be called more than once (a fallback re-reads the artifact); each call starts from the beginning. */
   open(): AsyncIterable<TimelineEvent[]>;
+  // --- issue 6 (lifecycles) ---
+  /**
+   * Optional, for the lifecycle pre-pass (src/lifecycle): the events of this source that matter for container
+   * lifecycles, cheaply (json-file logs: first/last records only; host logs: daemon events and history commands).
+   * Events must be identical to the ones open() yields for the same records (same computeEventId). Sources
+   * without it are not read by the pre-pass.
+   */
+  lifecycle?(): AsyncIterable<TimelineEvent[]>;
+  // --- end issue 6 ---
 }
 
 /** Wraps an in-memory list of events as an (unordered) source. */
-export function arraySource(id: string, events: TimelineEvent[]): EventSource {
-  return {
+export function arraySource(id: string, events: TimelineEvent[], opts: { lifecycle?: boolean } = {}): EventSource {
+  const src: EventSource = {
     id,
     ordered: false,
     async *open() {
       if (events.length > 0) yield events;
     },
   };
+  // issue 6: `lifecycle: true` hands every event to the lifecycle pre-pass too
+  if (opts.lifecycle) src.lifecycle = src.open;
+  return src;
 }

@@ -11,6 +11,7 @@ import { type AssembledImage, assembleImage } from './assemble/assemble.js';
 import { Ext4Error } from './ext4/errors.js';
 import { HostDirVfs } from './host-dir/host-dir.js';
 import { atimeRisk } from './host-dir/mount-check.js';
+import { TarError, openTarArchive, probeTar } from './tar/index.js';
 import { type Vfs, VfsError } from './vfs.js';
 
 export class EvidenceError extends Error {
@@ -20,7 +21,7 @@ export class EvidenceError extends Error {
   }
 }
 
-export type EvidenceKind = 'host-dir' | 'disk-image';
+export type EvidenceKind = 'host-dir' | 'disk-image' | 'tar-archive';
 
 export interface OpenedEvidence {
   vfs: Vfs;
@@ -60,9 +61,19 @@ const OPENERS: readonly EvidenceOpener[] = [
   },
   {
     kind: 'disk-image',
-    // Any regular file or block device; its content decides (listVolumes refuses what it does not recognise).
-    probe: (_path, st) => st.isFile() || st.isBlockDevice(),
+    // Any regular file or block device but a tar archive; its content decides (listVolumes refuses the unknown).
+    probe: (path, st) => st.isBlockDevice() || (st.isFile() && probeTar(path) === undefined),
     open: openDiskImage,
+  },
+  {
+    kind: 'tar-archive',
+    // By content: ustar magic at offset 257 (tar), or gzip whose first inflated block is such a header (tar.gz).
+    probe: (path, st) => st.isFile() && probeTar(path) !== undefined,
+    open: (path) => {
+      const t = openTarArchive(path);
+      const problems: Problem[] = t.problems.map((p) => ({ component: 'tar', path: p.path, reason: p.reason, severity: 'warning' }));
+      return { vfs: t.vfs, kind: 'tar-archive', problems };
+    },
   },
 ];
 
@@ -101,6 +112,7 @@ function toEvidenceError(path: string, err: unknown): Error {
     err instanceof VirtualDiskError ||
     err instanceof VolumeError ||
     err instanceof Ext4Error ||
+    err instanceof TarError ||
     err instanceof VfsError
   ) {
     return new EvidenceError(`${path}: cannot open: ${err.message}`);

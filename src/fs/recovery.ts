@@ -25,6 +25,8 @@ export interface DeletedFileInfo {
   names: string[];
   /** The container the name says it belongs to (from `<64 hex>-json.log`). */
   containerId?: string;
+  /** Deleted directories that named it (files of one removed container directory share one). */
+  dirInos: number[];
   /** Bytes of the content still readable (extents whose blocks are all free, or all of an orphan's). */
   readableBytes: bigint;
   /**

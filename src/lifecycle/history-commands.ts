@@ -144,7 +144,7 @@ export function dockerAction(words: string[]): HistoryAction | undefined {
           }
           continue;
         }
-        if (w.startsWith('$') || w.startsWith('`')) continue; // $(docker ps -aq): nothing to name
+        if (w.includes('$') || w.includes('`')) break; // $(docker ps -aq), $ID: nothing we can name
         targets.push(w);
       }
       if (targets.length === 0) return undefined;

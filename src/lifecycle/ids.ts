@@ -28,7 +28,7 @@ export function fnv1a64(s: string): string {
   let hi = FNV_OFFSET_HI;
   let lo = FNV_OFFSET_LO;
   for (let i = 0; i < s.length; i++) {
-    lo ^= s.charCodeAt(i);
+    lo = (lo ^ s.charCodeAt(i)) >>> 0;
     // (hi:lo) * 0x100000001b3 = (hi:lo) * 0x1b3 + (lo << 40)
     const loMul = lo * 0x1b3;
     const newLo = loMul >>> 0;

@@ -47,15 +47,17 @@ function num(v: unknown): number | undefined {
 }
 
 /** Config events (docker:container) and carved config records (carve:* with attrs.event). */
-function configSightings(ev: TimelineEvent, id: string, family: string): Sighting[] {
+function configSightings(ev: TimelineEvent, id: string, prefix: string): Sighting[] {
+  // A carved copy of a config was written by the same dockerd: same family (never corroborates the live config),
+  // its own channel (an older state's StartedAt is another start).
+  const family = FAMILY.config;
   const a = ev.attrs ?? {};
   const event = a.event;
   const s: Sighting = { id, name: ev.container_name || undefined, obs: [] };
   if (typeof a.image === 'string' && a.image !== '') s.image = a.image;
-  if (family === FAMILY.config && a.carved === true) family = FAMILY.carve;
   if (event !== 'created' && event !== 'started' && event !== 'finished') return [s];
   const eventId = computeEventId(ev);
-  const channel = `${family}:${String(a.field ?? event)}`;
+  const channel = `${prefix}:${String(a.field ?? event)}`;
   if (event === 'created') s.obs.push(ob(ev, eventId, 'created', family, channel));
   else if (event === 'started') s.obs.push(ob(ev, eventId, 'started', family, channel));
   else {
@@ -182,11 +184,11 @@ function logSighting(ev: TimelineEvent): Sighting[] {
 /** What one evidence event says, container by container (usually zero or one sighting). */
 export function sightings(ev: TimelineEvent): Sighting[] {
   const src = ev.source;
-  if (src === 'docker:container') return ev.container_id ? configSightings(ev, ev.container_id, FAMILY.config) : [];
+  if (src === 'docker:container') return ev.container_id ? configSightings(ev, ev.container_id, 'config') : [];
   if (src.startsWith('carve:')) {
     const event = ev.attrs?.event;
     if (ev.container_id && (event === 'created' || event === 'started' || event === 'finished')) {
-      return configSightings(ev, ev.container_id.toLowerCase(), FAMILY.carve);
+      return configSightings(ev, ev.container_id.toLowerCase(), 'carve');
     }
     return logSighting(ev);
   }

@@ -18,6 +18,10 @@ export interface SourceManifest {
   events_by_source: Record<string, number>;
   timeline_fallbacks?: string[];
   spilled_runs?: number;
+  // issue 6: lifecycles (one per container ever seen), removed ones, and the pre-pass cost (lifecycle_ms)
+  lifecycles?: number;
+  removed_containers?: number;
+  lifecycle_stats?: import('../lifecycle/index.js').LifecycleStats;
   error?: string;
 }
 

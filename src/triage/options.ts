@@ -24,6 +24,12 @@ export interface TriageOptions {
   onProgress?: (p: ProgressInfo) => void;
   /** `--hash`: sha256 of every added/changed regular file in containers' writable layers. */
   hashChanges?: boolean;
+  /**
+   * issue 6: carving of disk images for removed containers' configs and log lines: 'unallocated' (default; free
+   * blocks and deleted inodes of every ext file system), 'all' (`--carve-all`: the whole disk minus live files),
+   * 'off' (`--no-carve`). Mounted directories are never carved.
+   */
+  carve?: 'unallocated' | 'all' | 'off';
 }
 
 export interface ProgressInfo {

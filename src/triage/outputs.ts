@@ -16,6 +16,14 @@ import {
 } from '../writers/index.js';
 import type { TimelineFormat } from './options.js';
 import { FINDING_COLUMNS, type Finding, findingJson, findingRow } from '../findings/index.js';
+import {
+  LIFECYCLE_COLUMNS,
+  lifecycleJson,
+  lifecycleRow,
+  lifecycleRowFromJson,
+  type Lifecycle,
+  type LifecycleStageResult,
+} from '../lifecycle/index.js'; // issue 6
 
 export const TIMELINE_FILES: Record<TimelineFormat, string> = {
   csv: 'timeline.csv',
@@ -73,6 +81,34 @@ function mergeFindings(outDir: string, hostDirs: Array<{ dir: string; label: str
   writeJson(path.join(outDir, 'findings.json'), all);
   return ['findings.csv', 'findings.json'];
 }
+
+/** Writes lifecycles.csv and lifecycles.json for one host; returns the file names. */
+export function writeLifecycles(outDir: string, lifecycles: Lifecycle[], orphanLayers: LifecycleStageResult['orphanLayers'] = []): string[] {
+  writeRecordsCsv(path.join(outDir, 'lifecycles.csv'), LIFECYCLE_COLUMNS, lifecycles.map(lifecycleRow));
+  writeJson(path.join(outDir, 'lifecycles.json'), { lifecycles: lifecycles.map(lifecycleJson), orphan_layers: orphanLayers });
+  return ['lifecycles.csv', 'lifecycles.json'];
+}
+
+/** Top-level lifecycles of a multi-source run: every host's, host by host. */
+function mergeLifecycles(outDir: string, hostDirs: Array<{ dir: string; label: string }>): string[] {
+  const all: Array<Record<string, unknown>> = [];
+  const orphans: unknown[] = [];
+  for (const h of hostDirs) {
+    const f = path.join(h.dir, 'lifecycles.json');
+    if (!fs.existsSync(f)) continue;
+    const j = JSON.parse(fs.readFileSync(f, 'utf8')) as { lifecycles: Array<Record<string, unknown>>; orphan_layers: unknown[] };
+    all.push(...j.lifecycles);
+    orphans.push(...j.orphan_layers.map((o) => ({ host: h.label, ...(o as object) })));
+  }
+  const rows = all.map((l) => {
+    const row: Record<string, string> = {};
+    for (const c of LIFECYCLE_COLUMNS) row[c] = '';
+    return { ...row, ...lifecycleRowFromJson(l) };
+  });
+  writeRecordsCsv(path.join(outDir, 'lifecycles.csv'), LIFECYCLE_COLUMNS, rows);
+  writeJson(path.join(outDir, 'lifecycles.json'), { lifecycles: all, orphan_layers: orphans });
+  return ['lifecycles.csv', 'lifecycles.json'];
+}
 // --- end issue 6 ---
 
 /** Top-level inventories of a multi-source run: every host's rows, host by host in the order given. */
@@ -86,7 +122,7 @@ export function mergeInventories(outDir: string, hostDirs: Array<{ dir: string; 
   writeRecordsCsv(path.join(outDir, 'containers.csv'), CONTAINER_CSV_COLUMNS, containerRows(containers));
   writeJson(path.join(outDir, 'containers.json'), containers);
   writeJson(path.join(outDir, 'images.json'), images);
-  return ['containers.csv', 'containers.json', 'images.json', ...mergeFindings(outDir, hostDirs)];
+  return ['containers.csv', 'containers.json', 'images.json', ...mergeFindings(outDir, hostDirs), ...mergeLifecycles(outDir, hostDirs)];
 }
 
 export { CONTAINER_CSV_COLUMNS };

@@ -7,14 +7,16 @@ import { readHostIdentity } from '../collectors/host/identity.js';
 import type { CollectorContext, EventSource } from '../collectors/types.js';
 import { HOST_COLLECTORS } from '../collectors/registry.js';
 import { ProblemLog, errorMessage } from '../events/event.js';
-import { EvidenceError, diskProblems, evidenceProblems, openEvidence } from '../fs/open-evidence.js';
+import { EvidenceError, diskProblems, evidenceProblems, openEvidenceDetailed } from '../fs/open-evidence.js';
+import { type CarveSetting, runCarveStage, writeCarveReport } from '../carve/triage-carve.js'; // issue 6: carving
 import { buildTimeline } from '../timeline/index.js';
-import { timelineSinks, writeFindings, writeInventory } from './outputs.js';
+import { timelineSinks, writeFindings, writeInventory, writeLifecycles } from './outputs.js';
 import { computeFindings, findingEvents } from '../findings/index.js';
 import { arraySource } from '../collectors/types.js';
 import type { SourceManifest } from './manifest.js';
 import type { ProgressInfo, TimelineFormat } from './options.js';
 import type { Problem } from '../events/event.js';
+import { runLifecycleStage } from '../lifecycle/index.js'; // issue 6: lifecycles
 
 export interface SourceTriageRequest {
   source: string;
@@ -30,6 +32,8 @@ export interface SourceTriageRequest {
   onProgress?: (p: ProgressInfo) => void;
   /** `--hash`: sha256 of added/changed writable-layer files. */
   hashChanges?: boolean;
+  /** issue 6: carving of disk images (`--carve-all` = 'all', `--no-carve` = 'off'); default 'unallocated'. */
+  carve?: CarveSetting;
 }
 
 export interface SourceTriageResult {
@@ -47,7 +51,8 @@ function labelFromPath(source: string): string {
 
 export async function triageSource(req: SourceTriageRequest): Promise<SourceTriageResult> {
   const problems = new ProblemLog();
-  const vfs = openEvidence(req.source);
+  const opened = openEvidenceDetailed(req.source);
+  const vfs = opened.vfs;
   try {
     for (const p of evidenceProblems(vfs)) problems.add(p);
     const identity = readHostIdentity(vfs, problems);
@@ -79,6 +84,15 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
         problems.warn(collector.name, '/', `collector failed: ${errorMessage(err)}`);
       }
     }
+    // --- issue 6: carving (disk images): carved events join the timeline, carved containers the inventory ---
+    const carved = runCarveStage({ ctx, layout: opened.layout, mode: req.carve ?? 'unallocated', live: docker.containers });
+    sources.push(...carved.sources);
+    // --- end carving ---
+
+    // --- issue 6: lifecycle pre-pass (cheap lifecycle() views of the sources); its transitions join the timeline ---
+    const lifecycle = await runLifecycleStage({ ctx, sources, containers: docker.containers, roots: docker.roots, evidenceSources: carved.sources });
+    sources.push(...lifecycle.extraSources, lifecycle.source);
+    // --- end issue 6 ---
 
     fs.mkdirSync(req.outDir, { recursive: true });
     req.onProgress?.({ source: req.source, stage: 'timeline', events: 0 });
@@ -93,8 +107,10 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
     for (const p of diskProblems(vfs)) problems.add(p);
 
     req.onProgress?.({ source: req.source, stage: 'write', events: stats.events });
-    const inventoryFiles = writeInventory(req.outDir, docker.containers, docker.images, host);
+    const inventoryFiles = writeInventory(req.outDir, [...docker.containers, ...carved.containers], docker.images, host); // issue 6: + carved rows
+    inventoryFiles.push(...writeCarveReport(req.outDir, carved)); // issue 6: carve.json
     inventoryFiles.push(...writeFindings(req.outDir, findings));
+    inventoryFiles.push(...writeLifecycles(req.outDir, lifecycle.lifecycles, lifecycle.orphanLayers)); // issue 6
 
     const manifest: SourceManifest = {
       path: path.resolve(req.source),
@@ -113,6 +129,9 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
       events_by_source: stats.countsBySource,
       spilled_runs: stats.spilledRuns,
       timeline_fallbacks: stats.fallbacks,
+      lifecycles: lifecycle.stats.lifecycles, // issue 6
+      removed_containers: lifecycle.stats.removed,
+      lifecycle_stats: lifecycle.stats,
     };
     req.onProgress?.({ source: req.source, stage: 'done', events: stats.events });
     return { manifest, problems: problems.problems, outputs: [...sinks.files, ...inventoryFiles] };

@@ -79,6 +79,7 @@ export async function triage(opts: TriageOptions): Promise<TriageResult> {
       until: opts.until,
       tz: opts.tz,
       hashChanges: opts.hashChanges,
+      carve: opts.carve, // issue 6: carving
       tmpDir: path.join(tmpRoot, String(i)),
     }));
     for (const r of requests) fs.mkdirSync(r.tmpDir, { recursive: true });

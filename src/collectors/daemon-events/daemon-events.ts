@@ -19,8 +19,8 @@
 //     ("PullImage %q", "PullImage %q returns image reference %q"), container_start.go
 //     ("StartContainer for %q returns successfully"), container_create.go, container_stop.go,
 //     container_remove.go.
-import { parseRfc3339Nano } from '../../events/time.js';
-import { parseLogfmt } from './logfmt.js';
+import { NS_PER_SECOND, daysFromCivil, parseRfc3339Nano } from '../../events/time.js';
+import { type LogfmtPairs, parseLogfmtPairs } from './logfmt.js';
 
 export const DOCKER_DAEMON_SOURCE = 'docker:daemon';
 export const CONTAINERD_DAEMON_SOURCE = 'containerd:daemon';
@@ -52,6 +52,16 @@ interface Pattern {
   lifecycle?: Lifecycle;
   /** Extra attrs from the match. */
   extract?: (m: RegExpExecArray, attrs: Record<string, unknown>) => string | undefined;
+}
+
+const ID64_ONLY = /^[0-9a-f]{64}$/;
+
+/** The first of a, b, c that is a 64-hex id. */
+function firstId64(a: string | undefined, b: string | undefined, c: string | undefined): string | undefined {
+  if (a !== undefined && ID64_ONLY.test(a)) return a;
+  if (b !== undefined && ID64_ONLY.test(b)) return b;
+  if (c !== undefined && ID64_ONLY.test(c)) return c;
+  return undefined;
 }
 
 const num = (s: string | undefined): number | undefined => (s !== undefined && /^-?\d+$/.test(s) ? Number(s) : undefined);
@@ -215,8 +225,122 @@ const TOPIC_KINDS: Record<string, [string, Lifecycle]> = {
   '/tasks/paused': ['task-paused', 'kill'],
 };
 
+/**
+ * PATTERNS grouped by the literal first character of their regex (every one is `^<letter>...`), in order, so a
+ * message is tried only against the patterns that can match it. Patterns without such a start go in every list.
+ */
+const PATTERNS_BY_FIRST = new Map<string, Pattern[]>();
+const PATTERNS_ANY: Pattern[] = [];
+for (const p of PATTERNS) {
+  const src = p.re.source;
+  const literal = !p.re.ignoreCase && /^\^[A-Za-z]/.test(src) && !/^[?*+{]/.test(src.slice(2, 3));
+  if (!literal) {
+    PATTERNS_ANY.push(p);
+    for (const list of PATTERNS_BY_FIRST.values()) list.push(p);
+    continue;
+  }
+  let list = PATTERNS_BY_FIRST.get(src[1]);
+  if (!list) PATTERNS_BY_FIRST.set(src[1], (list = [...PATTERNS_ANY]));
+  list.push(p);
+}
+
+/**
+ * parseLogfmt's fields as arrays in its object's key order: first appearance, except that array-index keys
+ * (`0`, `17`) of a dictionary object enumerate first in numeric order, so a line with a key starting with a
+ * digit takes its order from a real parseLogfmt object.
+ */
+function logfmtFields(message: string): LogfmtPairs | undefined {
+  const p = parseLogfmtPairs(message);
+  if (!p) return undefined;
+  for (const k of p.keys) {
+    const c = k.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39) {
+      const obj: Record<string, string> = Object.create(null);
+      for (let i = 0; i < p.keys.length; i++) obj[p.keys[i]] = p.values[i];
+      const keys = Object.keys(obj);
+      return { keys, values: keys.map((key) => obj[key]) };
+    }
+  }
+  return p;
+}
+
+let lastSecs = Number.NaN;
+let lastSecsNs = 0n;
+
+/**
+ * parseRfc3339Nano for the usual `YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm)` by character positions (no regex, one
+ * BigInt per new second); anything else goes to parseRfc3339Nano itself.
+ */
+function rfc3339Nano(text: string): bigint | undefined {
+  const n = text.length;
+  const dig = (i: number): number => {
+    const c = text.charCodeAt(i) - 0x30;
+    return c >= 0 && c <= 9 ? c : -1e6; // any sum of place values with one of these is negative
+  };
+  if (n < 20) return parseRfc3339Nano(text);
+  const sep = text.charCodeAt(10);
+  const year = dig(0) * 1000 + dig(1) * 100 + dig(2) * 10 + dig(3);
+  const month = dig(5) * 10 + dig(6);
+  const day = dig(8) * 10 + dig(9);
+  const hour = dig(11) * 10 + dig(12);
+  const minute = dig(14) * 10 + dig(15);
+  const second = dig(17) * 10 + dig(18);
+  if (
+    year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || text.charCodeAt(4) !== 0x2d ||
+    text.charCodeAt(7) !== 0x2d || (sep !== 0x54 && sep !== 0x74 && sep !== 0x20) || text.charCodeAt(13) !== 0x3a ||
+    text.charCodeAt(16) !== 0x3a
+  ) {
+    return parseRfc3339Nano(text);
+  }
+  let p = 19;
+  let frac = 0;
+  if (text.charCodeAt(p) === 0x2e) {
+    let scale = 100_000_000;
+    const start = p + 1;
+    p = start;
+    while (p < n && dig(p) >= 0) {
+      if (p - start < 9) frac += dig(p) * scale;
+      scale /= 10;
+      p++;
+    }
+    if (p === start) return parseRfc3339Nano(text);
+  }
+  let offsetSeconds = 0;
+  const z = text.charCodeAt(p);
+  if (z === 0x5a || z === 0x7a) {
+    if (p + 1 !== n) return parseRfc3339Nano(text);
+  } else if (z === 0x2b || z === 0x2d) {
+    const oh = dig(p + 1) * 10 + dig(p + 2);
+    const q = text.charCodeAt(p + 3) === 0x3a ? p + 4 : p + 3;
+    const om = dig(q) * 10 + dig(q + 1);
+    if (oh < 0 || om < 0 || q + 2 !== n) return parseRfc3339Nano(text);
+    offsetSeconds = (z === 0x2d ? -1 : 1) * (oh * 60 + om) * 60;
+  } else {
+    return parseRfc3339Nano(text);
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const secs = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds;
+  if (secs !== lastSecs) {
+    lastSecs = secs;
+    lastSecsNs = BigInt(secs) * NS_PER_SECOND;
+  }
+  return frac === 0 ? lastSecsNs : lastSecsNs + BigInt(frac);
+}
+
+/** daemonOfUnit results of the unit names met so far (a handful per host). */
+const UNIT_CACHE = new Map<string, DaemonName | undefined>();
+const UNIT_CACHE_MAX = 1024;
+
 function daemonOfUnit(unit: string | undefined): DaemonName | undefined {
   if (!unit) return undefined;
+  if (UNIT_CACHE.has(unit)) return UNIT_CACHE.get(unit);
+  const d = daemonOfUnitUncached(unit);
+  if (UNIT_CACHE.size >= UNIT_CACHE_MAX) UNIT_CACHE.clear();
+  UNIT_CACHE.set(unit, d);
+  return d;
+}
+
+function daemonOfUnitUncached(unit: string): DaemonName | undefined {
   const u = unit.replace(/\.service$/, '').replace(/\[\d+\]$/, '');
   if (u === 'docker' || u === 'dockerd' || u === 'snap.docker.dockerd') return 'docker';
   if (u === 'containerd' || u.startsWith('containerd-shim')) return 'containerd';
@@ -236,19 +360,54 @@ export function isDaemonUnit(unit: string | undefined): boolean {
 export function daemonEventFromMessage(message: string, unit?: string): DaemonEvent | undefined {
   const fromUnit = daemonOfUnit(unit);
   const fields = message.startsWith('time=') || message.startsWith('level=') || message.startsWith('msg=')
-    ? parseLogfmt(message)
+    ? logfmtFields(message)
     : undefined;
+  // the fields read by name (fields.x of the parseLogfmt object)
+  let fMsg: string | undefined;
+  let fTime: string | undefined;
+  let fLevel: string | undefined;
+  let fTopic: string | undefined;
+  let fPath: string | undefined;
+  let fContainer: string | undefined;
+  let fContainerId: string | undefined;
+  let fId: string | undefined;
+  let fPid: string | undefined;
+  let fExit: string | undefined;
+  let fRuntime: string | undefined;
+  let fType: string | undefined;
+  if (fields) {
+    const { keys, values } = fields;
+    for (let i = 0; i < keys.length; i++) {
+      const v = values[i];
+      switch (keys[i]) {
+        case 'msg': fMsg = v; break;
+        case 'time': fTime = v; break;
+        case 'level': fLevel = v; break;
+        case 'topic': fTopic = v; break;
+        case 'path': fPath = v; break;
+        case 'container': fContainer = v; break;
+        case 'container_id': fContainerId = v; break;
+        case 'id': fId = v; break;
+        case 'pid': fPid = v; break;
+        case 'exit_status': fExit = v; break;
+        case 'runtime': fRuntime = v; break;
+        case 'type': fType = v; break;
+      }
+    }
+  }
   let msg: string;
   const attrs: Record<string, unknown> = {};
   let rawTime: string | undefined;
-  if (fields && fields.msg !== undefined) {
-    msg = fields.msg;
-    rawTime = fields.time;
-    if (fields.level !== undefined) attrs.level = fields.level;
+  if (fields && fMsg !== undefined) {
+    msg = fMsg;
+    rawTime = fTime;
+    if (fLevel !== undefined) attrs.level = fLevel;
     attrs.msg = msg;
-    for (const k in fields) {
+    const { keys, values } = fields;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
       if (k === 'time' || k === 'level' || k === 'msg') continue;
-      attrs[RESERVED.has(k) ? `field_${k}` : k] = fields[k];
+      attrs[RESERVED.has(k) ? `field_${k}` : k] = values[i];
     }
   } else if (fromUnit) {
     msg = message;
@@ -260,7 +419,7 @@ export function daemonEventFromMessage(message: string, unit?: string): DaemonEv
   let containerId: string | undefined;
   let kind: string | undefined;
   let lifecycle: Lifecycle | undefined;
-  for (const p of PATTERNS) {
+  for (const p of PATTERNS_BY_FIRST.get(msg.charAt(0)) ?? PATTERNS_ANY) {
     const m = p.re.exec(msg);
     if (!m) continue;
     kind = p.kind;
@@ -270,7 +429,7 @@ export function daemonEventFromMessage(message: string, unit?: string): DaemonEv
     break;
   }
   if (fields) {
-    const topic = fields.topic;
+    const topic = fTopic;
     if (topic !== undefined) {
       attrs.topic = topic;
       const tk = TOPIC_KINDS[topic];
@@ -279,13 +438,11 @@ export function daemonEventFromMessage(message: string, unit?: string): DaemonEv
         lifecycle ??= tk[1];
       }
     }
-    const pathId = fields.path ? /\/([0-9a-f]{64})\/?$/.exec(fields.path) : null;
-    containerId ??=
-      [fields.container, fields.container_id, fields.id].find((v) => v !== undefined && /^[0-9a-f]{64}$/.test(v)) ??
-      pathId?.[1];
-    if (fields.pid !== undefined) attrs.pid = num(fields.pid) ?? fields.pid;
-    if (fields.exit_status !== undefined) attrs.exit_status = num(fields.exit_status) ?? fields.exit_status;
-    if (!origin && (fields.runtime?.startsWith('io.containerd') || fields.type?.startsWith('io.containerd'))) origin = 'containerd';
+    const pathId = fPath ? /\/([0-9a-f]{64})\/?$/.exec(fPath) : null;
+    containerId ??= firstId64(fContainer, fContainerId, fId) ?? pathId?.[1];
+    if (fPid !== undefined) attrs.pid = num(fPid) ?? fPid;
+    if (fExit !== undefined) attrs.exit_status = num(fExit) ?? fExit;
+    if (!origin && (fRuntime?.startsWith('io.containerd') || fType?.startsWith('io.containerd'))) origin = 'containerd';
   }
   if (!containerId && kind === undefined) {
     // e.g. "<id> cleanup: failed to unmount IPC: ..." (moby daemon/container_operations_unix.go)
@@ -305,7 +462,7 @@ export function daemonEventFromMessage(message: string, unit?: string): DaemonEv
   if (containerId) out.container_id = containerId;
   if (rawTime !== undefined) {
     out.rawTime = rawTime;
-    const t = parseRfc3339Nano(rawTime);
+    const t = rfc3339Nano(rawTime);
     if (t !== undefined) out.time = t;
     else attrs.time_unparsed = rawTime;
   }

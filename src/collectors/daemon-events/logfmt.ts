@@ -52,13 +52,29 @@ function unquote(s: string, start: number): { value: string; end: number } | und
   return undefined;
 }
 
+/** logfmt fields in the order their keys first appear; a repeated key keeps its first place and last value. */
+export interface LogfmtPairs {
+  keys: string[];
+  values: string[];
+}
+
 /**
  * Parses a logfmt line into its fields in order; undefined when it is not logfmt (no `key=value` at the start,
  * an unterminated quote, too many fields). Bare keys without `=` get the value ''.
  */
 export function parseLogfmt(s: string): Record<string, string> | undefined {
-  if (s.length > MAX_LOGFMT_CHARS) return undefined;
+  const p = parseLogfmtPairs(s);
+  if (!p) return undefined;
   const out: Record<string, string> = Object.create(null);
+  for (let i = 0; i < p.keys.length; i++) out[p.keys[i]] = p.values[i];
+  return out;
+}
+
+/** parseLogfmt as parallel arrays (no dictionary object: cheaper in hot loops). */
+export function parseLogfmtPairs(s: string): LogfmtPairs | undefined {
+  if (s.length > MAX_LOGFMT_CHARS) return undefined;
+  const keys: string[] = [];
+  const values: string[] = [];
   let count = 0;
   let i = 0;
   const n = s.length;
@@ -93,7 +109,12 @@ export function parseLogfmt(s: string): Record<string, string> | undefined {
       return undefined;
     }
     if (++count > MAX_LOGFMT_FIELDS) return undefined;
-    out[key] = value;
+    const at = keys.indexOf(key);
+    if (at >= 0) values[at] = value;
+    else {
+      keys.push(key);
+      values.push(value);
+    }
   }
-  return count > 0 ? out : undefined;
+  return count > 0 ? { keys, values } : undefined;
 }

@@ -76,7 +76,7 @@ export function collectDocker(ctx: CollectorContext, options: DockerCollectOptio
     }
     const iEvents: TimelineEvent[] = [];
     for (const img of ri) iEvents.push(...imageEvents(img, ctx.host));
-    sources.push(arraySource(`docker:container:${root.path}`, cEvents));
+    sources.push(arraySource(`docker:container:${root.path}`, cEvents, { lifecycle: true })); // issue 6: lifecycle evidence
     sources.push(arraySource(`docker:image:${root.path}`, iEvents));
     sources.push(arraySource(`fs:macb:docker:${root.path}`, mEvents));
     // --- issue 6 wiring ---

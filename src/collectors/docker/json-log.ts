@@ -9,6 +9,7 @@ import { type TimelineEvent, errorMessage } from '../../events/event.js';
 import { type VfsFile, baseName } from '../../fs/vfs.js';
 import type { CollectorContext, EventSource } from '../types.js';
 import { type JsonLogFileInfo, type JsonLogLimits, JsonLogParser } from './json-log-parse.js';
+import { readJsonLogEdges } from '../../lifecycle/json-log-edges.js'; // issue 6
 
 export {
   DEFAULT_JSON_LOG_LIMITS,
@@ -26,10 +27,10 @@ export type { JsonLogFileInfo, JsonLogLimits, PartialChainInfo } from './json-lo
 
 /** Inflated bytes we read from one .gz before stopping (a gzip bomb guard). */
 export const MAX_GZ_INFLATED_BYTES = 4 * 1024 * 1024 * 1024;
-/** Bytes per read from the VFS. */
-export const JSON_LOG_READ_CHUNK_BYTES = 1 << 20;
+/** Bytes per read from the VFS (one buffer per open log: small, since a host may have thousands of containers). */
+export const JSON_LOG_READ_CHUNK_BYTES = 128 * 1024;
 /** Bytes handed to the parser at once (keeps batches near BATCH_EVENTS). */
-const FEED_BYTES = 256 * 1024;
+const FEED_BYTES = 64 * 1024;
 /** A batch is yielded once it holds this many events. */
 export const JSON_LOG_BATCH_EVENTS = 128;
 
@@ -60,6 +61,8 @@ export function jsonLogSource(ctx: CollectorContext, files: JsonLogFileRef[], op
     id: current?.path ?? '',
     ordered: true,
     open: () => readJsonLogFiles(ctx, files, options),
+    // issue 6: first/last records only, for the lifecycle pre-pass
+    lifecycle: () => readJsonLogEdges(ctx, files),
   };
 }
 

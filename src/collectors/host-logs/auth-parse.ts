@@ -36,6 +36,10 @@ function kv(text: string): Record<string, string> {
   return out;
 }
 
+/** Options of container tools that take a value (skipped with it when looking for the subcommand). */
+const WITH_VALUE = new Set(['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '-n', '--namespace',
+  '-a', '--address', '--kubeconfig', '-f', '--file', '-p', '--project-name', '--url', '--connection']);
+
 /** Flags container tooling in a shell or sudo command line. */
 export function containerCommand(cmd: string): { tool: string; subcommand?: string } | undefined {
   const words = cmd.trim().split(/\s+/);
@@ -52,8 +56,7 @@ export function containerCommand(cmd: string): { tool: string; subcommand?: stri
   if (!m) return undefined;
   const tool = m[1];
   i++;
-  const withValue = new Set(['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '-n', '--namespace',
-    '-a', '--address', '--kubeconfig', '-f', '--file', '-p', '--project-name', '--url', '--connection']);
+  const withValue = WITH_VALUE;
   const sub: string[] = [];
   while (i < words.length && sub.length < 2) {
     const w = words[i];
@@ -70,32 +73,78 @@ export function containerCommand(cmd: string): { tool: string; subcommand?: stri
   return { tool, subcommand: sub.length ? sub.join(' ') : undefined };
 }
 
+/** JS RegExp `\s` (WhiteSpace and LineTerminator code units). */
+function isJsSpace(c: number): boolean {
+  return (
+    c === 0x20 || (c >= 0x09 && c <= 0x0d) ||
+    (c >= 0xa0 &&
+      (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f ||
+        c === 0x205f || c === 0x3000 || c === 0xfeff))
+  );
+}
+
+/** `/^([A-Z]+)=(.*)$/s` on p: the length of the upper-case key before `=`, 0 when p is not KEY=value. */
+function upperKeyLength(p: string): number {
+  let i = 0;
+  for (;;) {
+    const c = p.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) i++;
+    else return c === 0x3d && i > 0 ? i : 0;
+  }
+}
+
+/** containerCommand results of recent short sudo commands (they repeat); the results are only read. */
+const COMMAND_CACHE = new Map<string, ReturnType<typeof containerCommand>>();
+const COMMAND_CACHE_MAX = 1024;
+const COMMAND_CACHE_CHARS = 256;
+
+function containerCommandCached(cmd: string): ReturnType<typeof containerCommand> {
+  if (cmd.length > COMMAND_CACHE_CHARS) return containerCommand(cmd);
+  let cc = COMMAND_CACHE.get(cmd);
+  if (cc === undefined && !COMMAND_CACHE.has(cmd)) {
+    cc = containerCommand(cmd);
+    if (COMMAND_CACHE.size >= COMMAND_CACHE_MAX) COMMAND_CACHE.clear();
+    COMMAND_CACHE.set(cmd, cc);
+  }
+  return cc;
+}
+
 function sudoAttrs(message: string): AuthAttrs | undefined {
-  const m = /^\s*(\S+) : (.*)$/s.exec(message);
-  if (!m || !/(?:^| ; )?TTY=|COMMAND=|USER=/.test(m[2])) return undefined;
-  const parts = m[2].split(' ; ');
-  const a: AuthAttrs = { event_kind: 'sudo-command', user: m[1] };
-  for (let i = 0; i < parts.length; i++) {
+  // /^\s*(\S+) : (.*)$/s: the first run of non-space after leading space, then exactly " : "
+  const n = message.length;
+  let us = 0;
+  while (us < n && isJsSpace(message.charCodeAt(us))) us++;
+  let ue = us;
+  while (ue < n && !isJsSpace(message.charCodeAt(ue))) ue++;
+  if (ue === us || !message.startsWith(' : ', ue)) return undefined;
+  const rest = message.slice(ue + 3);
+  // /(?:^| ; )?TTY=|COMMAND=|USER=/
+  if (!rest.includes('TTY=') && !rest.includes('COMMAND=') && !rest.includes('USER=')) return undefined;
+  const parts = rest.split(' ; ');
+  const a: AuthAttrs = { event_kind: 'sudo-command', user: message.slice(us, ue) };
+  let at = 0; // offset of parts[i] in rest
+  for (let i = 0; i < parts.length; at += parts[i].length + 3, i++) {
     const p = parts[i];
-    const eq = /^([A-Z]+)=(.*)$/s.exec(p);
-    if (!eq) {
+    const kl = upperKeyLength(p);
+    if (kl === 0) {
       a.reason = p;
       a.event_kind = 'sudo-failure';
       continue;
     }
-    const key = eq[1];
+    const key = p.slice(0, kl);
     if (key === 'COMMAND') {
-      a.command = parts.slice(i).join(' ; ').slice('COMMAND='.length);
+      a.command = rest.slice(at + 'COMMAND='.length); // parts[i..] joined again
       break;
     }
-    if (key === 'TTY') a.tty = eq[2];
-    else if (key === 'PWD') a.cwd = eq[2];
-    else if (key === 'USER') a.target_user = eq[2];
-    else if (key === 'GROUP') a.target_group = eq[2];
-    else a[key.toLowerCase()] = eq[2];
+    const value = p.slice(kl + 1);
+    if (key === 'TTY') a.tty = value;
+    else if (key === 'PWD') a.cwd = value;
+    else if (key === 'USER') a.target_user = value;
+    else if (key === 'GROUP') a.target_group = value;
+    else a[key.toLowerCase()] = value;
   }
   if (typeof a.command === 'string') {
-    const cc = containerCommand(a.command);
+    const cc = containerCommandCached(a.command);
     if (cc) {
       a.docker_command = true;
       a.tool = cc.tool;
@@ -103,6 +152,20 @@ function sudoAttrs(message: string): AuthAttrs | undefined {
     }
   }
   return a;
+}
+
+const ACCOUNT_TOOLS = /^(useradd|usermod|userdel|groupadd|groupmod|groupdel|gpasswd|passwd|chpasswd|chage|adduser|deluser|newusers)$/;
+
+/** Every message parseAuthMessage matches for any program starts with this (the PAM patterns). */
+export const AUTH_ANY_PROGRAM_PREFIX = 'pam_unix(';
+
+/**
+ * False when parseAuthMessage(program, message) is undefined for every message not starting with
+ * AUTH_ANY_PROGRAM_PREFIX (a cheap pre-check for the syslog hot loop; mirrors parseAuthMessage's dispatch).
+ */
+export function authProgramKnown(program: string | undefined): boolean {
+  const prog = program ?? '';
+  return prog === 'sshd' || prog.startsWith('sshd-') || prog === 'sudo' || prog === 'su' || ACCOUNT_TOOLS.test(prog);
 }
 
 /**
@@ -180,7 +243,7 @@ export function parseAuthMessage(program: string | undefined, message: string): 
     }
     return undefined;
   }
-  if (/^(useradd|usermod|userdel|groupadd|groupmod|groupdel|gpasswd|passwd|chpasswd|chage|adduser|deluser|newusers)$/.test(prog)) {
+  if (ACCOUNT_TOOLS.test(prog)) {
     return accountAttrs(prog, message);
   }
   return undefined;

@@ -15,6 +15,7 @@ import { readTextLimited } from '../../fs/vfs.js';
 import type { HostCollector } from '../registry.js';
 import type { CollectorContext, EventSource } from '../types.js';
 import { containerCommand } from './auth-parse.js';
+import { dockerCommandsOnly } from '../../lifecycle/source-readers.js'; // issue 6
 import { BATCH_EVENTS, FileProblems, type LineSink, LineSplitter, MAX_LINE_BYTES, openLogBytes, streamLines } from './text-file.js';
 
 export const SHELL_HISTORY_SOURCE = 'bash_history';
@@ -171,7 +172,7 @@ function shellOf(name: string): string {
 
 export function historyFileSource(ctx: CollectorContext, path: string, user?: string): EventSource {
   const name = path.slice(path.lastIndexOf('/') + 1);
-  return {
+  const src: EventSource = {
     id: path,
     ordered: false, // untimed lines take the mtime; sorting is the timeline's job
     async *open() {
@@ -192,6 +193,8 @@ export function historyFileSource(ctx: CollectorContext, path: string, user?: st
       }
     },
   };
+  src.lifecycle = dockerCommandsOnly(src.open); // issue 6: container commands for the lifecycle pre-pass
+  return src;
 }
 
 /** Home directories: /root, /home/*, and those of /etc/passwd (user name by home). */

@@ -198,21 +198,36 @@ function isoFields(m: RegExpExecArray, rawTime: string): SyslogLine | undefined 
   };
 }
 
-/** The month of an RFC 3164 line from its first bytes (cheap, for the year pre-scan); 0 when not one. */
+/** The month of an RFC 3164 line from its first bytes (cheap, for the year pre-scan); undefined when not one. */
 export function month3164(buf: Uint8Array, s: number, e: number): { month: number; day: number } | undefined {
+  const md = monthDay3164(buf, s, e);
+  return md < 0 ? undefined : { month: md >> 6, day: md & 63 };
+}
+
+/** Month name bytes (big-endian 24-bit) -> month number. */
+const MONTH_CODES = new Map<number, number>(
+  Object.entries(MONTHS).map(([name, n]) => [(name.charCodeAt(0) << 16) | (name.charCodeAt(1) << 8) | name.charCodeAt(2), n]),
+);
+
+/** The month of three bytes at p (`Jan` .. `Dec`), 0 when they name none. */
+export function monthAt(buf: Uint8Array, p: number): number {
+  return MONTH_CODES.get((buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2]) ?? 0;
+}
+
+/** month3164 without an allocation: month * 64 + day, or -1 when the line does not start like RFC 3164. */
+export function monthDay3164(buf: Uint8Array, s: number, e: number): number {
   if (buf[s] === 0x3c) {
     // <PRI>
     let p = s + 1;
     while (p < e && p < s + 5 && buf[p] !== 0x3e) p++;
-    if (buf[p] !== 0x3e) return undefined;
+    if (buf[p] !== 0x3e) return -1;
     s = p + 1;
   }
-  if (e - s < 15 || buf[s + 3] !== 0x20 || buf[s + 6] !== 0x20 || buf[s + 9] !== 0x3a) return undefined;
-  const name = String.fromCharCode(buf[s], buf[s + 1], buf[s + 2]);
-  const month = MONTHS[name];
-  if (month === undefined) return undefined;
+  if (e - s < 15 || buf[s + 3] !== 0x20 || buf[s + 6] !== 0x20 || buf[s + 9] !== 0x3a) return -1;
+  const month = monthAt(buf, s);
+  if (month === 0) return -1;
   const d1 = buf[s + 4] === 0x20 ? 0 : buf[s + 4] - 0x30;
   const d2 = buf[s + 5] - 0x30;
-  if (d1 < 0 || d1 > 3 || d2 < 0 || d2 > 9) return undefined;
-  return { month, day: d1 * 10 + d2 };
+  if (d1 < 0 || d1 > 3 || d2 < 0 || d2 > 9) return -1;
+  return month * 64 + d1 * 10 + d2;
 }

@@ -21,6 +21,8 @@ export const MAX_PROBLEMS_PER_FILE = 100;
 export const READ_CHUNK_BYTES = 1 << 20;
 /** A batch is yielded once it holds this many events. */
 export const BATCH_EVENTS = 512;
+/** Bytes handed to a LineSplitter at once by streamLines (about BATCH_EVENTS syslog lines). */
+export const FEED_BYTES = 64 * 1024;
 
 export interface LogBytes {
   inode: bigint;
@@ -321,10 +323,14 @@ export async function* streamLines(
 ): AsyncGenerator<TimelineEvent[]> {
   const splitter = new LineSplitter(sink.line, problem, maxLineBytes);
   for await (const chunk of bytes.chunks) {
-    splitter.feed(chunk);
-    if (sink.events.length >= batch) {
-      yield sink.events;
-      sink.events = [];
+    // Fed in slices so a batch is handed on soon after it fills: events then die young (a scavenge) instead of
+    // surviving into the old generation while a whole read chunk is parsed.
+    for (let i = 0; i < chunk.length; i += FEED_BYTES) {
+      splitter.feed(i === 0 && chunk.length <= FEED_BYTES ? chunk : chunk.subarray(i, Math.min(chunk.length, i + FEED_BYTES)));
+      if (sink.events.length >= batch) {
+        yield sink.events;
+        sink.events = [];
+      }
     }
   }
   splitter.finish();

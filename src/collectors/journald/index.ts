@@ -12,6 +12,7 @@ import type { HostCollector } from '../registry.js';
 import type { CollectorContext, EventSource } from '../types.js';
 import { MAX_PROBLEMS_PER_FILE } from './format.js';
 import { type JournalEntry, JournalReader, type JournalReaderOptions } from './reader.js';
+import { journaldLifecycle } from '../../lifecycle/source-readers.js'; // issue 6
 
 export { JournalReader } from './reader.js';
 export type { JournalEntry, JournalField, JournalReaderOptions } from './reader.js';
@@ -74,7 +75,9 @@ export function findJournalFiles(ctx: CollectorContext): string[] {
 
 /** One journal file as an ordered source (entries are in seqnum order; realtime mostly increases). */
 export function journalSource(ctx: CollectorContext, path: string, options: JournaldOptions = {}): EventSource {
-  return { id: path, ordered: true, open: () => readJournalFile(ctx, path, options) };
+  const open = (): AsyncIterable<TimelineEvent[]> => readJournalFile(ctx, path, options);
+  // issue 6: daemon messages and log-driver first/last per container, for the lifecycle pre-pass
+  return { id: path, ordered: true, open, lifecycle: journaldLifecycle(open) };
 }
 
 /** Every readable entry of one journal file as events, in batches. */

@@ -6,6 +6,7 @@
 // i_dtime and usually truncates the extent tree (eh_entries 0, i_size 0), so most kernel-deleted files are found
 // only by carving free blocks. debugfs kill_file/rm, crashes during unlink and orphans (unlinked but still open when
 // the image was taken: inode in use, i_links_count 0, i_dtime set) keep the extents: those are read here.
+import { Buffer } from 'node:buffer';
 import { Ext4Error, MAX_DELETED_INODES } from './errors.js';
 import type { BlockRange, DeletedInode, Ext4Fs } from './ext4.js';
 import { INODE_FLAGS } from './structs.js';
@@ -99,16 +100,20 @@ export function openDeletedFile(fs: Ext4Fs, d: DeletedInode, free: FreeBlockMap,
     throw err;
   }
   const bs = fs.blockSize;
-  const size = d.size < BigInt(maxBytes) ? Number(d.size) : maxBytes;
+  const sizeClaimed = d.size < BigInt(maxBytes) ? Number(d.size) : maxBytes;
   const runs: DeletedRun[] = [];
   let readableBytes = 0n;
   for (const e of extents) {
-    if (e.ee_block * bs >= size) break;
+    if (e.ee_block * bs >= sizeClaimed) break;
     const readable = !e.uninit && (d.allocated || free.allFree(e.ee_start, e.ee_len));
     runs.push({ lblk: e.ee_block, pblk: e.ee_start, count: e.ee_len, readable });
-    if (readable) readableBytes += BigInt(Math.min(e.ee_len * bs, size - e.ee_block * bs));
+    if (readable) readableBytes += BigInt(Math.min(e.ee_len * bs, sizeClaimed - e.ee_block * bs));
   }
   if (readableBytes === 0n) return undefined;
+  // A hostile (or truncated-then-reused) inode may claim far more than its extents hold: read up to the end of
+  // the last readable extent only, never a long run of zeros.
+  const lastReadable = runs.filter((r) => r.readable).pop()!;
+  const size = Math.min(sizeClaimed, (lastReadable.lblk + lastReadable.count) * bs);
   const src = fs.source;
   const runAt = (lblk: number): DeletedRun | undefined => {
     let lo = 0;
@@ -180,12 +185,62 @@ export interface DeletedName {
 }
 
 /**
- * Entries of deleted directories whose blocks are still free (docker rm removes `containers/<id>/` whole, so
- * its listing names the deleted `<id>-json.log` inodes). Corrupt blocks are skipped.
+ * Entries, live and deleted, of one directory block: the live chain by rec_len, and inside each entry's slack
+ * (rec_len beyond 8 + name_len rounded to 4) the entries an unlink merged into it (fs/ext4/namei.c
+ * ext4_generic_delete_entry grows the previous entry's rec_len; the first entry of a block gets inode 0 instead).
+ * A candidate in slack must look like an entry: inode within s_inodes_count, rec_len >= 12 and a multiple of 4,
+ * a name of printable bytes without '/'.
+ */
+export function scanDirBlockWithSlack(b: Uint8Array, inodesCount: number, out: (ino: number, name: string) => void): void {
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  const plausible = (at: number, end: number): number => {
+    // returns the entry's real length, or 0
+    if (at + 8 > end) return 0;
+    const ino = v.getUint32(at, true);
+    const recLen = v.getUint16(at + 4, true);
+    const nameLen = b[at + 6]!;
+    if (ino === 0 || ino > inodesCount || nameLen === 0 || recLen < 12 || recLen % 4 !== 0) return 0;
+    if (at + 8 + nameLen > end || b[at + 7]! > 7) return 0;
+    for (let i = at + 8; i < at + 8 + nameLen; i++) {
+      const c = b[i]!;
+      if (c < 0x20 || c === 0x2f || c === 0x7f) return 0;
+    }
+    return (8 + nameLen + 3) & ~3;
+  };
+  const name = (at: number) => Buffer.from(b.buffer, b.byteOffset + at + 8, b[at + 6]!).toString('utf8');
+  let at = 0;
+  while (at + 12 <= b.length) {
+    const recLen = v.getUint16(at + 4, true);
+    if (recLen < 12 || recLen % 4 !== 0 || at + recLen > b.length) return;
+    const ino = v.getUint32(at, true);
+    const nameLen = b[at + 6]!;
+    const real = (8 + nameLen + 3) & ~3;
+    if (ino !== 0 && nameLen > 0 && real <= recLen) out(ino, name(at));
+    // slack: deleted entries merged into this one
+    let p = at + Math.min(real, recLen);
+    const end = at + recLen;
+    while (p + 12 <= end) {
+      const len = plausible(p, end);
+      if (len === 0) {
+        p += 4;
+        continue;
+      }
+      out(v.getUint32(p, true), name(p));
+      p += len;
+    }
+    at += recLen;
+  }
+}
+
+/**
+ * Entries of deleted directories whose blocks are still free, deleted entries in their slack included (docker rm
+ * unlinks every file of `containers/<id>/`, then removes the directory: its blocks still name the deleted
+ * `<id>-json.log`, `config.v2.json` ... inodes). Corrupt blocks are skipped.
  */
 export function deletedDirectoryNames(fs: Ext4Fs, deleted: readonly DeletedInode[], free: FreeBlockMap): DeletedName[] {
   const out: DeletedName[] = [];
   let dirs = 0;
+  const inodesCount = fs.sb.s_inodes_count;
   for (const d of deleted) {
     if ((d.mode & 0o170000) !== 0o040000 || !d.hasData) continue;
     if (++dirs > MAX_DELETED_DIRS) break;
@@ -194,9 +249,14 @@ export function deletedDirectoryNames(fs: Ext4Fs, deleted: readonly DeletedInode
       if (!(inode.i_flags & INODE_FLAGS.EXTENTS_FL)) continue;
       const ext = fs.extents(d.ino, inode);
       if (ext.length === 0 || !ext.every((e) => d.allocated || free.allFree(e.ee_start, e.ee_len))) continue;
-      for (const e of fs.readdir(d.ino, () => {})) {
-        if (e.name === '.' || e.name === '..' || e.ino === 0) continue;
-        out.push({ ino: e.ino, name: e.name, dirIno: d.ino });
+      let blocks = 0;
+      for (const e of ext) {
+        for (let k = 0; k < e.ee_len && blocks < 1024; k++, blocks++) {
+          const b = fs.readBlock(e.ee_start + BigInt(k), `deleted directory inode ${d.ino}`);
+          scanDirBlockWithSlack(b, inodesCount, (ino, name) => {
+            if (name !== '.' && name !== '..') out.push({ ino, name, dirIno: d.ino });
+          });
+        }
       }
     } catch {
       // a deleted directory whose tree or blocks no longer parse: nothing to name
