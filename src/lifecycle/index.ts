@@ -12,7 +12,7 @@ import { scanTraces, type TraceScan } from './traces.js';
 import { lifecycleEvents } from './output.js';
 import type { Lifecycle } from './model.js';
 
-export { computeEventId, fnv1a64 } from './ids.js';
+export { computeEventId, fnv1a64 } from '../events/event-id.js';
 export { LifecycleBuilder, clusterTransitions, DEFAULT_LIFECYCLE_LIMITS } from './reconstruct.js';
 export { LIFECYCLE_COLUMNS, LIFECYCLE_SOURCE, lifecycleEvents, lifecycleJson, lifecycleRow, lifecycleRowFromJson } from './output.js';
 export { readJsonLogEdges, fileEdges } from './json-log-edges.js';

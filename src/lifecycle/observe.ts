@@ -7,7 +7,7 @@
 // src/collectors/journald/index.ts (docker:journald-log), history-commands.ts.
 import type { TimelineEvent } from '../events/event.js';
 import { historyActions, type HistoryAction } from './history-commands.js';
-import { computeEventId } from './ids.js';
+import { computeEventId } from '../events/event-id.js';
 import type { Observation, TransitionKind } from './model.js';
 
 export const FAMILY = {

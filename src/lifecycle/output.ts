@@ -65,7 +65,7 @@ export function lifecycleEvents(lcs: Lifecycle[]): TimelineEvent[] {
         timestamp_desc: DESC[t.kind],
         source: LIFECYCLE_SOURCE,
         host: lc.host,
-        message: `Container ${lifecycleLabel(lc)} ${transitionText(t)} (${detail})`,
+        message: `Container ${lifecycleLabel(lc)} ${transitionText(t)} (${detail}) [${i + 1}/${lc.transitions.length}]`,
         path: t.evidence[0]?.path ?? '',
         raw_time: formatNs(t.time),
         attrs,

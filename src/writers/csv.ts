@@ -12,6 +12,7 @@ import { BufferedFileWriter } from './file-writer.js';
 import { compactAttrs, compactJson } from './json.js';
 import type { EventSink } from './sink.js';
 import { TimeFormatter } from './time-format.js';
+import { computeEventId } from '../events/event-id.js';
 
 /** Timeline CSV columns, in order. */
 export const TIMELINE_CSV_COLUMNS = [
@@ -28,6 +29,7 @@ export const TIMELINE_CSV_COLUMNS = [
   'line',
   'offset',
   'raw_time',
+  'event_id',
   'extra',
 ] as const;
 
@@ -117,6 +119,8 @@ export class CsvTimelineSink implements EventSink {
         (ev.offset === undefined ? '' : String(ev.offset)) +
         ',' +
         csvTextCell(ev.raw_time) +
+        ',' +
+        computeEventId(ev) +
         ',' +
         (ev.attrs === undefined ? '' : csvTextCell(compactAttrs(ev.attrs))) +
         '\n');

@@ -3,7 +3,7 @@
 // timestamp in microseconds).
 //
 // Each event is one flat object: message, datetime, timestamp (number, µs), timestamp_desc, then source, host,
-// container_id, container_name, path, inode, line, offset, raw_time (absent values omitted), then the attrs
+// container_id, container_name, path, inode, line, offset, raw_time, event_id (absent values omitted), then the attrs
 // flattened at top level in their own order. An attr key that is a core field name, or starts with `attr_`, is
 // written as `attr_<key>`, so reading back is unambiguous (strip one `attr_`). inode is a number below 2^53, else a
 // decimal string; bigint values inside attrs are decimal strings; `timestamp` is written as exact decimal digits.
@@ -13,6 +13,7 @@ import { BufferedFileWriter } from './file-writer.js';
 import { jsonString, jsonValue } from './json.js';
 import type { EventSink } from './sink.js';
 import { TimeFormatter } from './time-format.js';
+import { computeEventId } from '../events/event-id.js';
 
 /** Top-level fields of the timeline JSON record, in output order. */
 export const TIMELINE_JSON_CORE_FIELDS = [
@@ -29,6 +30,7 @@ export const TIMELINE_JSON_CORE_FIELDS = [
   'line',
   'offset',
   'raw_time',
+  'event_id',
 ] as const;
 
 const CORE = new Set<string>(TIMELINE_JSON_CORE_FIELDS);
@@ -111,7 +113,7 @@ export class TimelineJsonEncoder {
     }
     if (ev.line !== undefined) s += ',"line":' + JSON.stringify(ev.line);
     if (ev.offset !== undefined) s += ',"offset":' + JSON.stringify(ev.offset);
-    s += ',"raw_time":' + jsonString(ev.raw_time);
+    s += ',"raw_time":' + jsonString(ev.raw_time) + ',"event_id":"' + computeEventId(ev) + '"';
     const attrs = ev.attrs;
     if (attrs !== undefined) {
       for (const key of Object.keys(attrs)) {

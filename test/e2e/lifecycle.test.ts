@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRfc3339Nano } from '../../src/events/time.js';
-import { computeEventId } from '../../src/lifecycle/ids.js';
+import { computeEventId } from '../../src/events/event-id.js';
 import { CAPTURES, SAMPLE_HOST, flotsam, readJsonl, settleDirectoryAtimes, tmp } from './helpers.js';
 
 interface TJson {
@@ -162,6 +162,7 @@ describe('lifecycles of the sample host', () => {
           timestamp_desc: e.timestamp_desc as string,
           time: parseRfc3339Nano(e.datetime as string) as bigint,
           container_id: e.container_id as string | undefined,
+          message: e.message as string,
         }),
       );
     }
@@ -179,6 +180,6 @@ describe('lifecycles of the sample host', () => {
     const lcEvents = timeline.filter((e) => e.source === 'lifecycle');
     expect(lcEvents).toHaveLength(lifecycles.reduce((s, l) => s + l.transitions.length, 0));
     const rmMsg = lcEvents.find((e) => e.container_id === removed.Id && e.transition === 'removed')?.message;
-    expect(rmMsg).toBe(`Container gone (${removed.Id.slice(0, 12)}) removed (corroborated: bash_history, state)`);
+    expect(rmMsg).toMatch(new RegExp(`^Container gone \\(${removed.Id.slice(0, 12)}\\) removed \\(corroborated: bash_history, state\\) \\[\\d+/\\d+\\]$`));
   });
 });

@@ -123,6 +123,19 @@ describe('flotsam triage on the sample host', () => {
     for (const m of macb) expect(typeof m.inode).toBe('number');
   });
 
+  it('gives every event an id, and every lifecycle transition names events that exist', () => {
+    const ids = new Set(events.map((e) => e.event_id as string));
+    expect(ids.size).toBe(events.length);
+    const transitions = events.filter((e) => e.source === 'lifecycle');
+    expect(transitions.length).toBeGreaterThan(0);
+    for (const t of transitions) {
+      for (const id of t.evidence_ids as string[]) expect(ids.has(id), `${t.message}: ${id}`).toBe(true);
+    }
+    // The removed container is reconstructed from the host's own logs and shell history.
+    const removedId = JSON.parse(fs.readFileSync(path.join(CAPTURES, 'removed-containers.json'), 'utf8')).Id as string;
+    expect(transitions.filter((t) => t.container_id === removedId).map((t) => t.transition)).toContain('removed');
+  });
+
   it("lists FinishedAt-before-StartedAt as problems, with path and reason", () => {
     const problems = JSON.parse(fs.readFileSync(path.join(out, 'problems.json'), 'utf8')) as Array<{ path: string; reason: string }>;
     for (const p of problems) {

@@ -12,7 +12,7 @@ import { HostDirVfs } from '../../src/fs/host-dir/host-dir.js';
 import type { Vfs, VfsFile } from '../../src/fs/vfs.js';
 import type { CollectorContext } from '../../src/collectors/types.js';
 import { jsonLogSource } from '../../src/collectors/docker/json-log.js';
-import { computeEventId } from '../../src/lifecycle/ids.js';
+import { computeEventId } from '../../src/events/event-id.js';
 
 const ID = 'c'.repeat(64);
 const DIR = `/var/lib/docker/containers/${ID}`;

@@ -2,7 +2,7 @@
 // removed inference, shell-history names linked to ids, and the named caps.
 import { describe, expect, it } from 'vitest';
 import { ProblemLog, TimeDesc, type TimelineEvent } from '../../src/events/event.js';
-import { computeEventId, fnv1a64 } from '../../src/lifecycle/ids.js';
+import { computeEventId, fnv1a64 } from '../../src/events/event-id.js';
 import { LifecycleBuilder } from '../../src/lifecycle/reconstruct.js';
 import { historyActions } from '../../src/lifecycle/history-commands.js';
 import { lifecycleEvents, lifecycleRow } from '../../src/lifecycle/output.js';

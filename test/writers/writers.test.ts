@@ -18,6 +18,7 @@ import {
   writeRecordsCsv,
 } from '../../src/writers/index.js';
 import { ev, randomEvents, rng, T0 } from '../timeline/helpers.js';
+import { computeEventId } from '../../src/events/event-id.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -82,7 +83,7 @@ describe('timeline.csv', () => {
   it('writes a header-only file for an empty timeline', async () => {
     expect(await writeCsv([])).toBe(TIMELINE_CSV_COLUMNS.join(',') + '\n');
     expect(TIMELINE_CSV_COLUMNS.join(',')).toBe(
-      'datetime,timestamp,timestamp_desc,source,host,container_id,container_name,message,path,inode,line,offset,raw_time,extra',
+      'datetime,timestamp,timestamp_desc,source,host,container_id,container_name,message,path,inode,line,offset,raw_time,event_id,extra',
     );
   });
 
@@ -113,12 +114,14 @@ describe('timeline.csv', () => {
       '7',
       '0',
       `${T0 + 123_456_789n}`,
+      expect.stringMatching(/^[0-9a-f]{16}$/),
       '{"stream":"stdout","n":"5"}',
     ]);
     expect(rows[2].slice(0, 2)).toEqual(['2024-05-01T10:20:29.999999999Z', '1714558829999999']);
     expect(rows[2].slice(5, 7)).toEqual(['', '']);
     expect(rows[2].slice(9, 12)).toEqual(['', '', '']);
-    expect(rows[2][13]).toBe('');
+    expect(rows[2][14]).toBe('');
+    expect(rows[1][13]).not.toBe(rows[2][13]);
   });
 
   it('neutralises formula-like text cells (OWASP) but not numeric columns', async () => {
@@ -148,7 +151,7 @@ describe('timeline.csv', () => {
     expect(rows).toHaveLength(501);
     const neutral = (s: string): string => (/^[=+\-@\t\r]/.test(s) ? "'" + s : s);
     rows.slice(1).forEach((row, i) => {
-      expect(row).toHaveLength(14);
+      expect(row).toHaveLength(15);
       expect(row[7]).toBe(neutral(msgs[i]));
       expect(row[8]).toBe(neutral(msgs[i]));
     });
@@ -187,6 +190,7 @@ describe('timeline.jsonl / timeline.json', () => {
       `{"message":"m${T0 + 5_000n}","datetime":"2024-05-01T10:20:30.000005000Z","timestamp":1714558830000005,` +
         `"timestamp_desc":"Written Time","source":"docker:json-log","host":"h1","container_id":"c",` +
         `"path":"/var/log/a.log","inode":"9007199254740992","line":1,"raw_time":"${T0 + 5_000n}",` +
+        `"event_id":"${computeEventId(ev(T0 + 5_000n, { container_id: 'c', line: 1 }))}",` +
         `"stream":"stderr","attr_message":"clash","attr_attr_y":2,"big":"18446744073709551616","nested":{"b":"1"}}`,
     );
     expect(JSON.parse(lines[1]).inode).toBe(2 ** 53 - 1);

@@ -54,6 +54,7 @@ interface Pattern {
   extract?: (m: RegExpExecArray, attrs: Record<string, unknown>) => string | undefined;
 }
 
+
 const ID64_ONLY = /^[0-9a-f]{64}$/;
 
 /** The first of a, b, c that is a 64-hex id. */
@@ -331,6 +332,9 @@ function rfc3339Nano(text: string): bigint | undefined {
 const UNIT_CACHE = new Map<string, DaemonName | undefined>();
 const UNIT_CACHE_MAX = 1024;
 
+/** TOPIC_KINDS as a Map (the object lookup with a fresh string key is slow); unknown topics still ask the object. */
+const TOPIC_MAP = new Map(Object.entries(TOPIC_KINDS));
+
 function daemonOfUnit(unit: string | undefined): DaemonName | undefined {
   if (!unit) return undefined;
   if (UNIT_CACHE.has(unit)) return UNIT_CACHE.get(unit);
@@ -432,7 +436,7 @@ export function daemonEventFromMessage(message: string, unit?: string): DaemonEv
     const topic = fTopic;
     if (topic !== undefined) {
       attrs.topic = topic;
-      const tk = TOPIC_KINDS[topic];
+      const tk = TOPIC_MAP.get(topic) ?? TOPIC_KINDS[topic];
       if (tk) {
         attrs.task_event = tk[0];
         lifecycle ??= tk[1];

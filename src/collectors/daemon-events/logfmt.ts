@@ -76,6 +76,7 @@ export function parseLogfmtPairs(s: string): LogfmtPairs | undefined {
   const keys: string[] = [];
   const values: string[] = [];
   let count = 0;
+  let nextBackslash = s.indexOf('\\'); // -1: no escapes in the line, quoted values are plain slices
   let i = 0;
   const n = s.length;
   while (i < n) {
@@ -93,14 +94,23 @@ export function parseLogfmtPairs(s: string): LogfmtPairs | undefined {
     if (s.charCodeAt(i) === 0x3d) {
       i++;
       if (s.charCodeAt(i) === 0x22) {
-        const q = unquote(s, i + 1);
-        if (!q) return undefined;
-        value = q.value;
-        i = q.end;
+        const close = s.indexOf('"', i + 1);
+        if (nextBackslash >= 0 && nextBackslash <= i) nextBackslash = s.indexOf('\\', i + 1);
+        if (close >= 0 && (nextBackslash < 0 || nextBackslash > close)) {
+          // no escape before the closing quote: what unquote returns, without the walk
+          value = s.slice(i + 1, close);
+          i = close + 1;
+        } else {
+          const q = unquote(s, i + 1);
+          if (!q) return undefined;
+          value = q.value;
+          i = q.end;
+        }
         if (i < n && s.charCodeAt(i) !== 0x20) return undefined;
       } else {
         const vs = i;
-        while (i < n && s.charCodeAt(i) !== 0x20) i++;
+        const sp = s.indexOf(' ', i);
+        i = sp < 0 ? n : sp;
         value = s.slice(vs, i);
       }
     } else if (count === 0) {

@@ -175,15 +175,16 @@ export function authProgramKnown(program: string | undefined): boolean {
 export function parseAuthMessage(program: string | undefined, message: string): AuthAttrs | undefined {
   const prog = program ?? '';
   let m: RegExpExecArray | null;
-  // PAM lines come from any service (sshd, sudo, su, login, cron, systemd-user)
-  if ((m = PAM_SESSION.exec(message))) {
+  // PAM lines come from any service (sshd, sudo, su, login, cron, systemd-user); both patterns start with the prefix
+  const pam = message.startsWith(AUTH_ANY_PROGRAM_PREFIX);
+  if (pam && (m = PAM_SESSION.exec(message))) {
     const a: AuthAttrs = { event_kind: m[2] === 'opened' ? 'session-opened' : 'session-closed', service: m[1], user: m[3] };
     if (m[4] !== undefined) a.uid = Number(m[4]);
     if (m[5] !== undefined && m[5] !== '') a.by_user = m[5];
     if (m[6] !== undefined) a.by_uid = Number(m[6]);
     return a;
   }
-  if ((m = PAM_AUTH_FAIL.exec(message))) {
+  if (pam && (m = PAM_AUTH_FAIL.exec(message))) {
     const f = kv(m[2]);
     const a: AuthAttrs = { event_kind: 'auth-failure', service: m[1] };
     if (f.user) a.user = f.user;

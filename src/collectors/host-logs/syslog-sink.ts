@@ -176,6 +176,9 @@ export class SyslogSink implements LineSink {
   private program: ProgramInfo | undefined;
   private pid: string | number | undefined;
   private msgStart = 0;
+  /** The host name's bytes are ASCII (then byte offsets of the line are string offsets up to the message). */
+  private hostAscii = true;
+  private hostIsAscii = true;
 
   constructor(
     private readonly info: SyslogFileInfo,
@@ -313,7 +316,16 @@ export class SyslogSink implements LineSink {
         source = de.source;
         containerId = de.container_id;
         const da = de.attrs;
-        for (const k in da) if (k !== 'pid') attrs[k] = da[k];
+        // Object.assign(attrs, rest-without-pid) of the reference code; the builtin copy is much cheaper than
+        // keyed stores one by one, and putting back a pid attrs already holds keeps its place and value.
+        if (!('pid' in da)) Object.assign(attrs, da);
+        else if (attrs.pid !== undefined) {
+          const pid = attrs.pid;
+          Object.assign(attrs, da);
+          attrs.pid = pid;
+        } else {
+          for (const k in da) if (k !== 'pid') attrs[k] = da[k];
+        }
         if (da.pid !== undefined) attrs.daemon_pid = da.pid;
         if (de.time !== undefined) {
           attrs.syslog_time = syslogTime;
@@ -352,6 +364,9 @@ export class SyslogSink implements LineSink {
     }
     if (!same) {
       this.host = utf8Slice(buf, h, sp);
+      let or = 0;
+      for (let i = h; i < sp; i++) or |= buf[i];
+      this.hostIsAscii = or < 0x80;
       if (hl <= HOST_CACHE_BYTES) {
         for (let i = 0; i < hl; i++) this.hostKey[i] = buf[h + i];
         this.hostLen = hl;
@@ -360,6 +375,7 @@ export class SyslogSink implements LineSink {
       }
     }
     this.hostname = this.host;
+    this.hostAscii = this.hostIsAscii;
     // tag: RE_TAG /^([^\s[\]:]{1,128})(?:\[([^\]\s]{0,32})\])?:(?: |$)/ on the text after the host name
     const a = sp + 1;
     let j = a;
@@ -479,26 +495,46 @@ export class SyslogSink implements LineSink {
       mc.store(buf, s, minuteEnd);
       this.minute(mc, daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60);
     }
-    const rawTime = latin1Slice(buf, s, p);
     let time: bigint;
-    const attrs: Record<string, unknown> = {
-      log: this.kind,
-      format: FORMAT_3164,
-      year_inferred: true,
-      year_source: this.yearSource,
-      tz: this.tz,
-      tz_source: this.tzSource,
-    };
+    let flag: 'ambiguous' | 'gap' | undefined;
     if (mc.uniform && second < 60) {
       time = this.secondsNs(mc.utc + second);
     } else {
       const r = this.conv.toUtc(mc.local + second);
       time = this.secondsNs(r.utc);
-      if (r.flag === 'ambiguous') attrs.tz_ambiguous = true;
-      else if (r.flag === 'gap') attrs.tz_gap = true;
+      flag = r.flag;
     }
     if (nanos !== 0) time += BigInt(nanos);
-    this.tail(buf, e, attrs, time, rawTime, offset, lineNo);
+    const prog = this.program;
+    const pid = this.pid;
+    let attrs: Record<string, unknown>;
+    if (flag === undefined && prog !== undefined && pid !== undefined) {
+      // the usual line, as one literal (the same keys in the same order as below)
+      attrs = {
+        log: this.kind,
+        format: FORMAT_3164,
+        year_inferred: true,
+        year_source: this.yearSource,
+        tz: this.tz,
+        tz_source: this.tzSource,
+        hostname: this.hostname,
+        program: prog.name,
+        pid,
+      };
+    } else {
+      attrs = {
+        log: this.kind,
+        format: FORMAT_3164,
+        year_inferred: true,
+        year_source: this.yearSource,
+        tz: this.tz,
+        tz_source: this.tzSource,
+      };
+      if (flag === 'ambiguous') attrs.tz_ambiguous = true;
+      else if (flag === 'gap') attrs.tz_gap = true;
+      this.hostProgramPid(attrs);
+    }
+    this.tail(buf, s, p, e, attrs, time, offset, lineNo);
     return true;
   }
 
@@ -573,7 +609,6 @@ export class SyslogSink implements LineSink {
       mc.uniform = false;
       mc.utc = Number.NaN;
     }
-    const rawTime = latin1Slice(buf, s, p);
     let time: bigint;
     const attrs: Record<string, unknown> = { log: this.kind, format: FORMAT_ISO };
     if (utoff !== undefined) {
@@ -592,18 +627,33 @@ export class SyslogSink implements LineSink {
       }
     }
     if (nanos !== 0) time += BigInt(nanos);
-    this.tail(buf, e, attrs, time, rawTime, offset, lineNo);
+    this.hostProgramPid(attrs);
+    this.tail(buf, s, p, e, attrs, time, offset, lineNo);
     return true;
   }
 
-  /** The fast path's host, program, pid attrs and message; then complete. */
-  private tail(buf: Buffer, e: number, attrs: Record<string, unknown>, time: bigint, rawTime: string, offset: number, lineNo: number): void {
+  private hostProgramPid(attrs: Record<string, unknown>): void {
     attrs.hostname = this.hostname;
-    const prog = this.program;
-    if (prog !== undefined) attrs.program = prog.name;
+    if (this.program !== undefined) attrs.program = this.program.name;
     if (this.pid !== undefined) attrs.pid = this.pid;
+  }
+
+  /** The fast path's raw time [s, te) and message, then complete. */
+  private tail(buf: Buffer, s: number, te: number, e: number, attrs: Record<string, unknown>, time: bigint, offset: number, lineNo: number): void {
     if (this.compressed) attrs.compressed = true;
-    const message = this.msgStart < e ? utf8Slice(buf, this.msgStart, e) : '';
+    const ms = this.msgStart;
+    let rawTime: string;
+    let message: string;
+    if (this.hostAscii && ms < e) {
+      // one decode: the header is ASCII, so string offsets are byte offsets up to the message
+      const text = utf8Slice(buf, s, e);
+      rawTime = text.slice(0, te - s);
+      message = text.slice(ms - s);
+    } else {
+      rawTime = latin1Slice(buf, s, te);
+      message = ms < e ? utf8Slice(buf, ms, e) : '';
+    }
+    const prog = this.program;
     if (prog === undefined) this.complete(attrs, time, rawTime, undefined, false, false, message, lineNo, offset);
     else this.complete(attrs, time, rawTime, prog.name, prog.daemon, prog.auth, message, lineNo, offset);
   }

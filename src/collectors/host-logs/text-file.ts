@@ -186,7 +186,12 @@ export class LineSplitter {
         this.appendCarry(buf, p, n, base);
         return;
       }
-      this.segment(buf, p, nl, base, true);
+      if (this.carryLen === 0 && !this.skipping && nl - p <= this.maxLineBytes) {
+        // the usual whole line inside this chunk: segment() and emit() inlined
+        this.onLine(buf, p, nl > p && buf[nl - 1] === 0x0d ? nl - 1 : nl, base + p, this.lineNo);
+      } else {
+        this.segment(buf, p, nl, base, true);
+      }
       this.lineNo++;
       p = nl + 1;
     }
