@@ -1,33 +1,13 @@
 // Carved config.v2.json / hostconfig.json objects -> container inventory rows and timeline events, with the same
-// field extraction as the live reader (json-guard.ts getters, containers.ts timeValue/deriveStatus), plus where the
-// bytes were found. A carved config is what Docker wrote at some moment: a removed container, or an older state of
-// a live one (Docker rewrites config.v2.json through a temporary file, leaving earlier versions in free blocks).
+// field extraction and lifecycle events as the live reader (containers.ts containerFromConfig, container-events.ts
+// lifecycleEvents), plus where the bytes were found. A carved config is what Docker wrote at some moment: a removed
+// container, or an older state of a live one (Docker rewrites config.v2.json through a temporary file, leaving earlier
+// versions in free blocks).
 // References: moby/moby container/container.go, container/state.go, api/types/container/hostconfig.go.
-import { TimeDesc, type TimelineEvent } from '../events/event.js';
-import {
-  type ContainerRecord,
-  type MountRecord,
-  type PortBinding,
-  MAX_ARGS,
-  MAX_ENV_ENTRIES,
-  MAX_LABELS,
-  MAX_MOUNTS,
-  MAX_PORT_BINDINGS,
-  deriveStatus,
-  timeValue,
-} from '../collectors/docker/containers.js';
-import {
-  getArr,
-  getBool,
-  getNum,
-  getObj,
-  getStr,
-  getStrArray,
-  getStrMap,
-  HEX64,
-  type JsonObject,
-  type Warn,
-} from '../collectors/docker/json-guard.js';
+import type { TimelineEvent } from '../events/event.js';
+import { containerLabel, lifecycleEvents } from '../collectors/docker/container-events.js';
+import { type ContainerRecord, containerFromConfig, parseMountPoints } from '../collectors/docker/containers.js';
+import { getStr, HEX64, type Warn } from '../collectors/docker/json-guard.js';
 import type { CarvedObject } from './scanner.js';
 
 export const CARVE_CONFIG_SOURCE = 'carve:docker-config';
@@ -54,38 +34,6 @@ export interface CarvedContainerRecord extends ContainerRecord {
   duplicates: number;
 }
 
-function mounts(cfg: JsonObject, warn: Warn): MountRecord[] {
-  const out: MountRecord[] = [];
-  const mp = getObj(cfg, 'MountPoints', warn) ?? {};
-  for (const k of Object.keys(mp).slice(0, MAX_MOUNTS)) {
-    const m = getObj(mp, k, warn);
-    if (!m) continue;
-    out.push({
-      destination: getStr(m, 'Destination', warn) ?? k,
-      source: getStr(m, 'Source', warn) ?? '',
-      type: getStr(m, 'Type', warn) ?? '',
-      name: getStr(m, 'Name', warn) ?? '',
-      driver: getStr(m, 'Driver', warn) ?? '',
-      rw: getBool(m, 'RW', warn) ?? false,
-    });
-  }
-  return out;
-}
-
-function ports(hc: JsonObject | undefined, warn: Warn): PortBinding[] {
-  const pb = getObj(hc, 'PortBindings', warn);
-  const out: PortBinding[] = [];
-  if (!pb) return out;
-  for (const port of Object.keys(pb)) {
-    for (const b of getArr(pb, port, warn, MAX_PORT_BINDINGS)) {
-      if (out.length >= MAX_PORT_BINDINGS) return out;
-      const o = typeof b === 'object' && b !== null && !Array.isArray(b) ? (b as JsonObject) : undefined;
-      out.push({ containerPort: port, hostIp: getStr(o, 'HostIp', warn) ?? '', hostPort: getStr(o, 'HostPort', warn) ?? '' });
-    }
-  }
-  return out;
-}
-
 function where(o: CarvedObject): string {
   return `${o.fs}@${o.via}`;
 }
@@ -100,67 +48,20 @@ export function carvedContainer(
   const hc = hcObj?.value;
   const warn: Warn = () => {};
   const id = getStr(cfg, 'ID', warn) ?? '';
-  const state = getObj(cfg, 'State', warn);
-  const config = getObj(cfg, 'Config', warn);
-  const labels = getStrMap(config, 'Labels', warn, MAX_LABELS);
-  const logConfig = getObj(hc, 'LogConfig', warn);
-  const restart = getObj(hc, 'RestartPolicy', warn);
-  const rec: CarvedContainerRecord = {
+  const place = {
     id,
     idValid: HEX64.test(id),
-    layout: typeof cfg.StreamConfig === 'object' || 'MountPoints' in cfg ? 'v2' : 'v1',
+    layout: typeof cfg.StreamConfig === 'object' || 'MountPoints' in cfg ? ('v2' as const) : ('v1' as const),
     root: '',
     dir: '',
     configPath: where(cfgObj),
     hostConfigPath: hcObj ? where(hcObj) : undefined,
-    name: (getStr(cfg, 'Name', warn) ?? '').replace(/^\//, ''),
-    imageName: getStr(config, 'Image', warn) ?? '',
-    imageId: getStr(cfg, 'Image', warn) ?? '',
-    created: timeValue(getStr(cfg, 'Created', warn), 'Created', warn),
-    started: timeValue(getStr(state, 'StartedAt', warn), 'State.StartedAt', warn),
-    finished: timeValue(getStr(state, 'FinishedAt', warn), 'State.FinishedAt', warn),
-    running: getBool(state, 'Running', warn) ?? false,
-    paused: getBool(state, 'Paused', warn) ?? false,
-    restarting: getBool(state, 'Restarting', warn) ?? false,
-    dead: getBool(state, 'Dead', warn) ?? false,
-    removalInProgress: getBool(state, 'RemovalInProgress', warn) ?? false,
-    oomKilled: getBool(state, 'OOMKilled', warn) ?? false,
-    pid: getNum(state, 'Pid', warn),
-    exitCode: getNum(state, 'ExitCode', warn),
-    error: getStr(state, 'Error', warn) ?? '',
-    restartCount: getNum(cfg, 'RestartCount', warn),
-    hasBeenStartedBefore: getBool(cfg, 'HasBeenStartedBefore', warn),
-    hasBeenManuallyStopped: getBool(cfg, 'HasBeenManuallyStopped', warn),
-    status: '',
-    path: getStr(cfg, 'Path', warn) ?? '',
-    args: getStrArray(cfg, 'Args', warn, MAX_ARGS),
-    entrypoint: getStrArray(config, 'Entrypoint', warn, MAX_ARGS),
-    cmd: getStrArray(config, 'Cmd', warn, MAX_ARGS),
-    env: getStrArray(config, 'Env', warn, MAX_ENV_ENTRIES),
-    labels,
-    composeProject: labels['com.docker.compose.project'],
-    composeService: labels['com.docker.compose.service'],
-    hostname: getStr(config, 'Hostname', warn) ?? '',
-    domainname: getStr(config, 'Domainname', warn) ?? '',
-    user: getStr(config, 'User', warn) ?? '',
-    workingDir: getStr(config, 'WorkingDir', warn) ?? '',
-    privileged: getBool(hc, 'Privileged', warn) ?? false,
-    capAdd: getStrArray(hc, 'CapAdd', warn, MAX_ARGS),
-    capDrop: getStrArray(hc, 'CapDrop', warn, MAX_ARGS),
-    pidMode: getStr(hc, 'PidMode', warn) ?? '',
-    ipcMode: getStr(hc, 'IpcMode', warn) ?? '',
-    networkMode: getStr(hc, 'NetworkMode', warn) ?? '',
-    mounts: mounts(cfg, warn),
-    binds: getStrArray(hc, 'Binds', warn, MAX_ARGS),
-    portBindings: ports(hc, warn),
-    restartPolicy: { name: getStr(restart, 'Name', warn) ?? '', maximumRetryCount: getNum(restart, 'MaximumRetryCount', warn) },
-    autoRemove: getBool(hc, 'AutoRemove', warn) ?? false,
-    logDriver: hc ? getStr(logConfig, 'Type', warn) || 'json-file' : '',
-    logOptions: getStrMap(logConfig, 'Config', warn, MAX_LABELS),
-    logPath: getStr(cfg, 'LogPath', warn) ?? '',
-    storageDriver: getStr(cfg, 'Driver', warn) ?? '',
-    logFiles: [],
-    localLogFiles: [],
+  };
+  const base = containerFromConfig(place, cfg, hc, warn, warn, () => parseMountPoints(cfg, warn));
+  // Without a hostconfig.json the carved row names no log driver (the live reader assumes dockerd's default).
+  if (!hc) base.logDriver = '';
+  const rec: CarvedContainerRecord = {
+    ...base,
     recovered: 'carved',
     carve_offset: cfgObj.offset?.toString(),
     carve_fs: cfgObj.fs,
@@ -173,14 +74,12 @@ export function carvedContainer(
     carve_sha256: cfgObj.sha256,
     duplicates: cfgObj.duplicates,
   };
-  rec.status = deriveStatus(rec);
   return rec;
 }
 
 /** created / started / finished events of a carved container (source carve:docker-config). */
 export function carvedContainerEvents(rec: CarvedContainerRecord, host: string): TimelineEvent[] {
-  const out: TimelineEvent[] = [];
-  const label = `${rec.name || '?'} (${rec.id.slice(0, 12)})`;
+  const label = containerLabel(rec);
   const base = {
     source: CARVE_CONFIG_SOURCE,
     host,
@@ -202,39 +101,5 @@ export function carvedContainerEvents(rec: CarvedContainerRecord, host: string):
     sha256: rec.carve_sha256,
   };
   const what = rec.live ? 'earlier state of live container' : 'removed container';
-  if (rec.created.ns !== undefined) {
-    out.push({
-      ...base,
-      time: rec.created.ns,
-      timestamp_desc: TimeDesc.creation,
-      message: `Carved config (${what}) ${label} created from image ${rec.imageName || rec.imageId || '?'}`,
-      raw_time: rec.created.raw,
-      attrs: { ...attrs, event: 'created', field: 'Created' },
-    });
-  }
-  const cmd = [rec.path, ...rec.args].filter((s) => s !== '').join(' ');
-  if (rec.started.ns !== undefined) {
-    out.push({
-      ...base,
-      time: rec.started.ns,
-      timestamp_desc: TimeDesc.start,
-      message: `Carved config (${what}) ${label} started` + (cmd ? `: ${cmd.slice(0, 512)}` : ''),
-      raw_time: rec.started.raw,
-      attrs: { ...attrs, event: 'started', field: 'State.StartedAt', pid: rec.pid, restart_count: rec.restartCount },
-    });
-  }
-  if (rec.finished.ns !== undefined) {
-    let msg = `Carved config (${what}) ${label} finished, exit code ${rec.exitCode ?? '?'}`;
-    if (rec.oomKilled) msg += ', OOMKilled';
-    if (rec.error) msg += `, error: ${rec.error.slice(0, 512)}`;
-    out.push({
-      ...base,
-      time: rec.finished.ns,
-      timestamp_desc: TimeDesc.end,
-      message: msg,
-      raw_time: rec.finished.raw,
-      attrs: { ...attrs, event: 'finished', field: 'State.FinishedAt', exit_code: rec.exitCode, oom_killed: rec.oomKilled },
-    });
-  }
-  return out;
+  return lifecycleEvents(rec, base, attrs, `Carved config (${what}) ${label}`);
 }

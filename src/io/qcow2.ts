@@ -4,34 +4,33 @@
 // size rounding to 512-byte sectors, L1 size checks).
 // All integers are big-endian. Reading bytes (`Qcow2Source`) and parsing bytes (`parseQcow2Header`, `decodeL2Entry`)
 // are separate so each is tested from literal and corrupted byte arrays.
-import * as nodePath from 'node:path';
-import { type ByteSource, ByteSourceError } from './byte-source.js';
+import type { ByteSource } from './byte-source.js';
 import {
-  type VirtualDiskErrorCode,
   type VirtualDiskOpenOptions,
   LruCache,
-  MAX_CHAIN_DEPTH,
   MAX_VIRTUAL_SIZE,
   ProblemLog,
-  VirtualDiskError,
+  VirtualDiskSource,
   ascii,
-  clampVirtual,
   defaultOpener,
+  extendChain,
+  failWith,
   inflateBounded,
+  nextChainDepth,
+  openImageFile,
   readExact,
   readFileHead,
-  realPathOf,
+  readInto,
+  readOrZeros,
   resolveBeside,
-  u64,
+  u64Field,
   view,
+  virtualDiskErrorClass,
+  walkUnits,
 } from './virtual-disk-common.js';
 
-export class Qcow2Error extends VirtualDiskError {
-  constructor(code: VirtualDiskErrorCode, where: string, detail: string) {
-    super('qcow2', code, where, detail);
-    this.name = 'Qcow2Error';
-  }
-}
+export const Qcow2Error = virtualDiskErrorClass('qcow2', 'Qcow2Error');
+export type Qcow2Error = InstanceType<typeof Qcow2Error>;
 
 export const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
 /** qemu MIN_CLUSTER_BITS / MAX_CLUSTER_BITS (512 B .. 2 MiB). */
@@ -99,20 +98,14 @@ export interface Qcow2Header {
  * Throws `Qcow2Error` for anything impossible; does not look at the file size (see `Qcow2Source.open`).
  */
 export function parseQcow2Header(b: Uint8Array, where = 'qcow2'): Qcow2Header {
-  const fail = (code: VirtualDiskErrorCode, d: string): never => {
-    throw new Qcow2Error(code, where, d);
-  };
+  const fail = failWith(Qcow2Error, where);
   if (b.length < 72) fail('ETRUNCATED', `header needs 72 bytes, file has ${b.length}`);
   const dv = view(b);
   const magic = dv.getUint32(0);
   if (magic !== QCOW2_MAGIC) fail('EMAGIC', `magic 0x${magic.toString(16)}, expected 0x${QCOW2_MAGIC.toString(16)} at offset 0`);
   const version = dv.getUint32(4);
   if (version !== 2 && version !== 3) fail('ECORRUPT', `version ${version}, expected 2 or 3`);
-  const big = (off: number, name: string): number => {
-    const v = u64(dv, off, false);
-    if (v === undefined) fail('ELIMIT', `${name} 0x${dv.getBigUint64(off).toString(16)} exceeds 2^53`);
-    return v as number;
-  };
+  const big = u64Field(dv, false, fail);
   const h: Qcow2Header = {
     magic,
     version,
@@ -211,13 +204,12 @@ export interface Qcow2OpenOptions extends VirtualDiskOpenOptions {
 }
 
 /** A qcow2 image read as its virtual disk. Unallocated clusters read from the backing file, else as zeros. */
-export class Qcow2Source implements ByteSource {
+export class Qcow2Source extends VirtualDiskSource {
   readonly size: bigint;
   readonly description: string;
   readonly header: Qcow2Header;
   /** The opened backing image, if any. */
   readonly backing?: ByteSource;
-  private readonly log: ProblemLog;
   private readonly cs: number;
   private readonly fileSize: number;
   private readonly l2Entries: number;
@@ -227,11 +219,6 @@ export class Qcow2Source implements ByteSource {
   private readonly l1: DataView;
   private readonly l2Cache: LruCache<number, DataView>;
   private readonly zCache: LruCache<number, Uint8Array>;
-  private closed = false;
-
-  get problems(): string[] {
-    return this.log.list;
-  }
 
   private constructor(
     private readonly file: ByteSource,
@@ -240,6 +227,7 @@ export class Qcow2Source implements ByteSource {
     backing: ByteSource | undefined,
     log: ProblemLog,
   ) {
+    super(log);
     this.header = header;
     this.size = BigInt(header.size);
     this.description = `${file.description} (qcow2 v${header.version})`;
@@ -250,7 +238,6 @@ export class Qcow2Source implements ByteSource {
     this.unit = this.extended ? this.cs / 32 : this.cs;
     this.l1 = view(l1);
     this.backing = backing;
-    this.log = log;
     this.l2Cache = new LruCache(Math.max(4, Math.floor(QCOW2_L2_CACHE_BYTES / this.cs)));
     this.zCache = new LruCache(Math.max(2, Math.floor(QCOW2_COMPRESSED_CACHE_BYTES / this.cs)));
   }
@@ -258,9 +245,7 @@ export class Qcow2Source implements ByteSource {
   /** Opens a qcow2 image over `file` (which this source then owns and closes). */
   static open(file: ByteSource, opts: Qcow2OpenOptions = {}): Qcow2Source {
     const where = opts.path ?? file.description;
-    const fail = (code: VirtualDiskErrorCode, d: string): never => {
-      throw new Qcow2Error(code, where, d);
-    };
+    const fail = failWith(Qcow2Error, where);
     const head = readExact(file, 0, 104);
     const cb = head.length >= 24 ? view(head).getUint32(20) : 0;
     const firstCluster = cb >= QCOW2_MIN_CLUSTER_BITS && cb <= QCOW2_MAX_CLUSTER_BITS ? readExact(file, 0, 2 ** cb) : head;
@@ -294,7 +279,7 @@ export class Qcow2Source implements ByteSource {
     // Only the entries the virtual size needs are read; the rest of the L1 table is ignored.
     const l1 = readExact(file, h.l1_table_offset, needL1 * 8);
     if (l1.length < needL1 * 8) fail('ETRUNCATED', `L1 table short read`);
-    const log = new ProblemLog(opts.strict ?? false, (d) => new Qcow2Error('EDATA', where, d));
+    const log = ProblemLog.of(opts, Qcow2Error, where);
     if (inc & BigInt(QCOW2_INCOMPAT.dirty)) log.note('image is marked dirty (refcounts may be stale; data mappings are read as they are)');
     if (inc & BigInt(QCOW2_INCOMPAT.corrupt)) log.note('image is marked corrupt by qemu');
     let backing: ByteSource | undefined;
@@ -303,15 +288,9 @@ export class Qcow2Source implements ByteSource {
   }
 
   read(buf: Uint8Array, bufOffset: number, length: number, position: number | bigint): number {
-    if (this.closed) throw new ByteSourceError('ECLOSED', this.description, 'read after close');
-    const [n, pos0] = clampVirtual(this, buf, bufOffset, length, position);
-    let done = 0;
+    const [n, pos0] = this.startRead(buf, bufOffset, length, position);
     const unit = this.unit;
-    while (done < n) {
-      const pos = pos0 + done;
-      const u = Math.floor(pos / unit);
-      const within = pos - u * unit;
-      let take = Math.min(n - done, unit - within);
+    walkUnits(n, pos0, unit, (pos, u, within, take, done) => {
       const m = this.mapUnit(u);
       const at = bufOffset + done;
       switch (m.kind) {
@@ -346,8 +325,8 @@ export class Qcow2Source implements ByteSource {
           buf.fill(0, at, at + take);
           break;
       }
-      done += take;
-    }
+      return take;
+    });
     return n;
   }
 
@@ -399,12 +378,7 @@ export class Qcow2Source implements ByteSource {
   }
 
   private readHost(buf: Uint8Array, at: number, len: number, host: number): void {
-    let got = 0;
-    while (got < len) {
-      const r = this.file.read(buf, at + got, len - got, host + got);
-      if (r <= 0) break;
-      got += r;
-    }
+    const got = readInto(this.file, buf, at, len, host);
     if (got < len) {
       buf.fill(0, at + got, at + len);
       this.log.add(`host offset ${host + got}: ${len - got} bytes past the end of the file (${this.fileSize}); read as zeros`);
@@ -412,15 +386,7 @@ export class Qcow2Source implements ByteSource {
   }
 
   private readBacking(buf: Uint8Array, at: number, len: number, pos: number): void {
-    let got = 0;
-    if (this.backing) {
-      while (got < len) {
-        const r = this.backing.read(buf, at + got, len - got, pos + got);
-        if (r <= 0) break;
-        got += r;
-      }
-    }
-    buf.fill(0, at + got, at + len); // past the backing file's end: zeros (qemu does the same)
+    readOrZeros(this.backing, buf, at, len, pos); // past the backing file's end: zeros (qemu does the same)
   }
 
   private compressedCluster(offset: number, length: number): Uint8Array | undefined {
@@ -454,8 +420,7 @@ export class Qcow2Source implements ByteSource {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.markClosed()) return;
     this.backing?.close();
     this.file.close();
     this.l2Cache.clear();
@@ -465,22 +430,17 @@ export class Qcow2Source implements ByteSource {
 
 function openBacking(h: Qcow2Header, opts: Qcow2OpenOptions, where: string): ByteSource {
   const name = h.backingFile as string;
-  const fail = (code: VirtualDiskErrorCode, d: string): never => {
-    throw new Qcow2Error(code, where, `backing file: ${d}`);
-  };
+  const fail = failWith(Qcow2Error, where, 'backing file: ');
   if (!opts.path) fail('EMISSING', `needs backing file ${JSON.stringify(name)} (image opened without a path)`);
-  const depth = (opts.depth ?? 0) + 1;
-  if (depth > MAX_CHAIN_DEPTH) fail('ELOOP', `backing chain deeper than ${MAX_CHAIN_DEPTH}`);
+  const depth = nextChainDepth(opts, 'backing', fail);
   const p = resolveBeside(opts.path as string, name, 'lenient', fail);
-  const real = realPathOf(p);
-  const chain = opts.chain ?? [realPathOf(opts.path as string)];
-  if (chain.includes(real)) fail('ELOOP', `${JSON.stringify(name)} is already in the backing chain (${chain.join(' -> ')})`);
+  const chain = extendChain(opts, opts.path as string, p, JSON.stringify(name), 'backing', fail);
   const fmt = h.backingFormat;
   const head = readFileHead(p, 4);
   const isQcow2 = head.length === 4 && view(head).getUint32(0) === QCOW2_MAGIC;
   if (fmt !== undefined && fmt !== 'qcow2' && fmt !== 'raw') fail('EUNSUPPORTED', `backing format ${JSON.stringify(fmt)} of ${p} is not supported (qcow2 or raw only)`);
   if (fmt === 'qcow2' || (fmt === undefined && isQcow2)) {
-    return openQcow2File(p, { ...opts, path: p, depth, chain: [...chain, real] });
+    return openQcow2File(p, { ...opts, path: p, depth, chain });
   }
   return (opts.openFile ?? defaultOpener)(p);
 }
@@ -498,12 +458,5 @@ export function probeQcow2File(path: string): boolean {
 
 /** Opens a qcow2 image file read-only; a backing file is looked for beside it. */
 export function openQcow2File(path: string, opts: Qcow2OpenOptions = {}): Qcow2Source {
-  const abs = nodePath.resolve(path);
-  const file = (opts.openFile ?? defaultOpener)(abs);
-  try {
-    return Qcow2Source.open(file, { ...opts, path: abs });
-  } catch (err) {
-    file.close();
-    throw err;
-  }
+  return openImageFile(path, opts, (file, o) => Qcow2Source.open(file, o));
 }

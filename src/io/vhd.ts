@@ -3,33 +3,33 @@
 // header, block allocation table, sector bitmaps, parent locators; qemu/qemu block/vpc.c (creator apps and sizes,
 // bitmap ignored for dynamic disks).
 // All integers are big-endian. The footer is the last 512 bytes; dynamic/differencing disks keep a copy at offset 0.
-import * as nodePath from 'node:path';
-import { type ByteSource, ByteSourceError } from './byte-source.js';
+import type { ByteSource } from './byte-source.js';
 import {
-  type VirtualDiskErrorCode,
   type VirtualDiskOpenOptions,
   LruCache,
-  MAX_CHAIN_DEPTH,
   MAX_VIRTUAL_SIZE,
   ProblemLog,
-  VirtualDiskError,
+  VirtualDiskSource,
   ascii,
-  clampVirtual,
   defaultOpener,
+  extendChain,
+  failWith,
+  nextChainDepth,
+  openImageFile,
   readExact,
   readFileHead,
-  realPathOf,
+  readInto,
+  readOrZeros,
   resolveBeside,
   u64,
+  u64Field,
   view,
+  virtualDiskErrorClass,
+  walkUnits,
 } from './virtual-disk-common.js';
 
-export class VhdError extends VirtualDiskError {
-  constructor(code: VirtualDiskErrorCode, where: string, detail: string) {
-    super('vhd', code, where, detail);
-    this.name = 'VhdError';
-  }
-}
+export const VhdError = virtualDiskErrorClass('vhd', 'VhdError');
+export type VhdError = InstanceType<typeof VhdError>;
 
 /** Block size limit (the spec's default is 2 MiB; Hyper-V uses up to 2 MiB; 256 MiB bounds a bitmap at 64 KiB). */
 export const VHD_MAX_BLOCK_SIZE = 256 * 1024 * 1024;
@@ -71,18 +71,12 @@ export function vhdChecksum(b: Uint8Array, checksumOffset: number): number {
 }
 
 export function parseVhdFooter(b: Uint8Array, where = 'vhd'): VhdFooter {
-  const fail = (code: VirtualDiskErrorCode, d: string): never => {
-    throw new VhdError(code, where, d);
-  };
+  const fail = failWith(VhdError, where);
   if (b.length < 512) fail('ETRUNCATED', `footer needs 512 bytes, have ${b.length}`);
   const cookie = ascii(b, 0, 8);
   if (cookie !== 'conectix') fail('EMAGIC', `footer cookie ${JSON.stringify(cookie)}, expected "conectix"`);
   const dv = view(b);
-  const big = (off: number, name: string): number => {
-    const v = u64(dv, off, false);
-    if (v === undefined) fail('ELIMIT', `${name} 0x${dv.getBigUint64(off).toString(16)} exceeds 2^53`);
-    return v as number;
-  };
+  const big = u64Field(dv, false, fail);
   const f: VhdFooter = {
     cookie,
     features: dv.getUint32(8),
@@ -131,9 +125,7 @@ export interface VhdDynamicHeader {
 }
 
 export function parseVhdDynamicHeader(b: Uint8Array, where = 'vhd'): VhdDynamicHeader {
-  const fail = (code: VirtualDiskErrorCode, d: string): never => {
-    throw new VhdError(code, where, d);
-  };
+  const fail = failWith(VhdError, where);
   if (b.length < 1024) fail('ETRUNCATED', `dynamic disk header needs 1024 bytes, have ${b.length}`);
   const cookie = ascii(b, 0, 8);
   if (cookie !== 'cxsparse') fail('EMAGIC', `dynamic header cookie ${JSON.stringify(cookie)}, expected "cxsparse"`);
@@ -179,23 +171,17 @@ export interface VhdOpenOptions extends VirtualDiskOpenOptions {
   path?: string;
 }
 
-export class VhdSource implements ByteSource {
+export class VhdSource extends VirtualDiskSource {
   readonly size: bigint;
   readonly description: string;
   readonly footer: VhdFooter;
   readonly dynamicHeader?: VhdDynamicHeader;
   readonly parent?: VhdSource;
-  private readonly log: ProblemLog;
   private readonly fileSize: number;
   private readonly bat?: DataView;
   private readonly blockSize: number;
   private readonly bitmapBytes: number;
   private readonly bitmaps = new LruCache<number, Uint8Array>(VHD_BITMAP_CACHE_ENTRIES);
-  private closed = false;
-
-  get problems(): string[] {
-    return this.log.list;
-  }
 
   private constructor(
     private readonly file: ByteSource,
@@ -205,11 +191,11 @@ export class VhdSource implements ByteSource {
     parent: VhdSource | undefined,
     log: ProblemLog,
   ) {
+    super(log);
     this.footer = footer;
     this.dynamicHeader = dyn;
     this.bat = bat;
     this.parent = parent;
-    this.log = log;
     this.fileSize = Number(file.size);
     this.size = BigInt(footer.currentSize);
     this.blockSize = dyn?.blockSize ?? 0;
@@ -221,10 +207,8 @@ export class VhdSource implements ByteSource {
 
   static open(file: ByteSource, opts: VhdOpenOptions = {}): VhdSource {
     const where = opts.path ?? file.description;
-    const fail = (code: VirtualDiskErrorCode, d: string): never => {
-      throw new VhdError(code, where, d);
-    };
-    const log = new ProblemLog(opts.strict ?? false, (d) => new VhdError('EDATA', where, d));
+    const fail = failWith(VhdError, where);
+    const log = ProblemLog.of(opts, VhdError, where);
     const fileSize = Number(file.size);
     if (fileSize < 512) fail('ETRUNCATED', `file of ${fileSize} bytes has no footer`);
     let footerBytes = readExact(file, fileSize - 512, 512);
@@ -262,22 +246,16 @@ export class VhdSource implements ByteSource {
   }
 
   read(buf: Uint8Array, bufOffset: number, length: number, position: number | bigint): number {
-    if (this.closed) throw new ByteSourceError('ECLOSED', this.description, 'read after close');
-    const [n, pos0] = clampVirtual(this, buf, bufOffset, length, position);
+    const [n, pos0] = this.startRead(buf, bufOffset, length, position);
     if (n === 0) return 0;
     if (!this.bat) {
       this.readFile(buf, bufOffset, n, pos0, Math.max(0, this.fileSize - 512));
       return n;
     }
-    const bs = this.blockSize;
-    let done = 0;
-    while (done < n) {
-      const pos = pos0 + done;
-      const blk = Math.floor(pos / bs);
-      const within = pos - blk * bs;
-      const take = Math.min(n - done, bs - within);
+    const bat = this.bat;
+    walkUnits(n, pos0, this.blockSize, (pos, blk, within, take, done) => {
       const at = bufOffset + done;
-      const entry = this.bat.getUint32(blk * 4);
+      const entry = bat.getUint32(blk * 4);
       if (entry === 0xffffffff) {
         this.readParent(buf, at, take, pos);
       } else {
@@ -305,8 +283,8 @@ export class VhdSource implements ByteSource {
           }
         }
       }
-      done += take;
-    }
+      return take;
+    });
     return n;
   }
 
@@ -326,12 +304,7 @@ export class VhdSource implements ByteSource {
   /** Reads file bytes [host, host+len) but never at or past `limit` (the footer); short reads become zeros + problem. */
   private readFile(buf: Uint8Array, at: number, len: number, host: number, limit: number): void {
     const avail = Math.max(0, Math.min(len, limit - host));
-    let got = 0;
-    while (got < avail) {
-      const r = this.file.read(buf, at + got, avail - got, host + got);
-      if (r <= 0) break;
-      got += r;
-    }
+    const got = readInto(this.file, buf, at, avail, host);
     if (got < len) {
       buf.fill(0, at + got, at + len);
       if (this.bat || got < avail) this.log.add(`file offset ${host + got}: ${len - got} bytes past the end of the data; read as zeros`);
@@ -339,20 +312,11 @@ export class VhdSource implements ByteSource {
   }
 
   private readParent(buf: Uint8Array, at: number, len: number, pos: number): void {
-    let got = 0;
-    if (this.parent) {
-      while (got < len) {
-        const r = this.parent.read(buf, at + got, len - got, pos + got);
-        if (r <= 0) break;
-        got += r;
-      }
-    }
-    buf.fill(0, at + got, at + len);
+    readOrZeros(this.parent, buf, at, len, pos);
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.markClosed()) return;
     this.parent?.close();
     this.file.close();
     this.bitmaps.clear();
@@ -387,12 +351,9 @@ function parentNames(dyn: VhdDynamicHeader, file: ByteSource): string[] {
 }
 
 function openParent(dyn: VhdDynamicHeader, opts: VhdOpenOptions, where: string): VhdSource {
-  const fail = (code: VirtualDiskErrorCode, d: string): never => {
-    throw new VhdError(code, where, `parent: ${d}`);
-  };
+  const fail = failWith(VhdError, where, 'parent: ');
   if (!opts.path) fail('EMISSING', `needs parent ${JSON.stringify(dyn.parentUnicodeName)} (disk opened without a path)`);
-  const depth = (opts.depth ?? 0) + 1;
-  if (depth > MAX_CHAIN_DEPTH) fail('ELOOP', `parent chain deeper than ${MAX_CHAIN_DEPTH}`);
+  const depth = nextChainDepth(opts, 'parent', fail);
   const file = (opts.openFile ?? defaultOpener)(opts.path as string);
   let names: string[];
   try {
@@ -413,10 +374,8 @@ function openParent(dyn: VhdDynamicHeader, opts: VhdOpenOptions, where: string):
   }
   if (!found) throw firstErr;
   const p = found as string;
-  const real = realPathOf(p);
-  const chain = opts.chain ?? [realPathOf(opts.path as string)];
-  if (chain.includes(real)) fail('ELOOP', `${JSON.stringify(p)} is already in the parent chain (${chain.join(' -> ')})`);
-  return openVhdFile(p, { ...opts, depth, chain: [...chain, real] });
+  const chain = extendChain(opts, opts.path as string, p, JSON.stringify(p), 'parent', fail);
+  return openVhdFile(p, { ...opts, depth, chain });
 }
 
 /** Content probe: "conectix" in the last 512 bytes, or at offset 0 (the copy of dynamic disks). */
@@ -428,12 +387,5 @@ export function probeVhdFile(path: string): boolean {
 }
 
 export function openVhdFile(path: string, opts: VhdOpenOptions = {}): VhdSource {
-  const abs = nodePath.resolve(path);
-  const file = (opts.openFile ?? defaultOpener)(abs);
-  try {
-    return VhdSource.open(file, { ...opts, path: abs });
-  } catch (err) {
-    file.close();
-    throw err;
-  }
+  return openImageFile(path, opts, (file, o) => VhdSource.open(file, o));
 }

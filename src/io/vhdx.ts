@@ -4,30 +4,28 @@
 // block/vhdx.c (header choice, chunk ratio).
 // All integers are little-endian; checksums are CRC-32C over the structure with the checksum field zeroed. The log is
 // not replayed: a non-zero LogGuid means the file may lag behind the last writes, recorded in `problems`.
-import * as nodePath from 'node:path';
-import { type ByteSource, ByteSourceError } from './byte-source.js';
+import type { ByteSource } from './byte-source.js';
 import {
   type VirtualDiskErrorCode,
   type VirtualDiskOpenOptions,
   LruCache,
   MAX_VIRTUAL_SIZE,
   ProblemLog,
-  VirtualDiskError,
+  VirtualDiskSource,
   ascii,
-  clampVirtual,
-  defaultOpener,
+  failWith,
+  openImageFile,
   readExact,
   readFileHead,
+  readInto,
   u64,
   view,
+  virtualDiskErrorClass,
+  walkUnits,
 } from './virtual-disk-common.js';
 
-export class VhdxError extends VirtualDiskError {
-  constructor(code: VirtualDiskErrorCode, where: string, detail: string) {
-    super('vhdx', code, where, detail);
-    this.name = 'VhdxError';
-  }
-}
+export const VhdxError = virtualDiskErrorClass('vhdx', 'VhdxError');
+export type VhdxError = InstanceType<typeof VhdxError>;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -177,7 +175,7 @@ export interface VhdxOpenOptions extends VirtualDiskOpenOptions {
   path?: string;
 }
 
-export class VhdxSource implements ByteSource {
+export class VhdxSource extends VirtualDiskSource {
   readonly size: bigint;
   readonly description: string;
   readonly header: VhdxHeader;
@@ -185,21 +183,16 @@ export class VhdxSource implements ByteSource {
   readonly logicalSectorSize: number;
   readonly leaveBlocksAllocated: boolean;
   readonly chunkRatio: number;
-  private readonly log: ProblemLog;
   private readonly fileSize: number;
   private readonly batOffset: number;
   private readonly batLength: number;
   private readonly batPages = new LruCache<number, DataView>(VHDX_BAT_CACHE_PAGES);
-  private closed = false;
-
-  get problems(): string[] {
-    return this.log.list;
-  }
 
   private constructor(
     private readonly file: ByteSource,
     init: { header: VhdxHeader; size: number; blockSize: number; sector: number; leave: boolean; bat: VhdxRegion; log: ProblemLog; where: string },
   ) {
+    super(init.log);
     this.header = init.header;
     this.size = BigInt(init.size);
     this.blockSize = init.blockSize;
@@ -208,17 +201,14 @@ export class VhdxSource implements ByteSource {
     this.chunkRatio = (2 ** 23 * init.sector) / init.blockSize;
     this.batOffset = init.bat.fileOffset;
     this.batLength = init.bat.length;
-    this.log = init.log;
     this.fileSize = Number(file.size);
     this.description = `${init.where} (vhdx)`;
   }
 
   static open(file: ByteSource, opts: VhdxOpenOptions = {}): VhdxSource {
     const where = opts.path ?? file.description;
-    const fail = (code: VirtualDiskErrorCode, d: string): never => {
-      throw new VhdxError(code, where, d);
-    };
-    const log = new ProblemLog(opts.strict ?? false, (d) => new VhdxError('EDATA', where, d));
+    const fail = failWith(VhdxError, where);
+    const log = ProblemLog.of(opts, VhdxError, where);
     const fileSize = Number(file.size);
     const ident = readExact(file, 0, 8);
     if (ascii(ident, 0, 8) !== 'vhdxfile') fail('EMAGIC', `file type identifier ${JSON.stringify(ascii(ident, 0, 8))}, expected "vhdxfile" at offset 0`);
@@ -276,15 +266,9 @@ export class VhdxSource implements ByteSource {
   }
 
   read(buf: Uint8Array, bufOffset: number, length: number, position: number | bigint): number {
-    if (this.closed) throw new ByteSourceError('ECLOSED', this.description, 'read after close');
-    const [n, pos0] = clampVirtual(this, buf, bufOffset, length, position);
+    const [n, pos0] = this.startRead(buf, bufOffset, length, position);
     const bs = this.blockSize;
-    let done = 0;
-    while (done < n) {
-      const pos = pos0 + done;
-      const blk = Math.floor(pos / bs);
-      const within = pos - blk * bs;
-      let take = Math.min(n - done, bs - within);
+    walkUnits(n, pos0, bs, (_pos, blk, within, take, done) => {
       const at = bufOffset + done;
       const e = this.batEntry(blk + Math.floor(blk / this.chunkRatio));
       if (!e) {
@@ -311,18 +295,13 @@ export class VhdxSource implements ByteSource {
         this.log.add(`block ${blk}: state ${e.state}${e.state === VHDX_PAYLOAD.partiallyPresent ? ' (partially present) needs a parent' : ' is invalid'}; read as zeros`);
         buf.fill(0, at, at + take);
       }
-      done += take;
-    }
+      return take;
+    });
     return n;
   }
 
   private readFile(buf: Uint8Array, at: number, len: number, host: number, blk: number): void {
-    let got = 0;
-    while (got < len) {
-      const r = this.file.read(buf, at + got, len - got, host + got);
-      if (r <= 0) break;
-      got += r;
-    }
+    const got = readInto(this.file, buf, at, len, host);
     if (got < len) {
       buf.fill(0, at + got, at + len);
       this.log.add(`block ${blk}: payload at file offset ${host + got} lies past the end of the file (${this.fileSize}); ${len - got} bytes read as zeros`);
@@ -330,8 +309,7 @@ export class VhdxSource implements ByteSource {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.markClosed()) return;
     this.file.close();
     this.batPages.clear();
   }
@@ -385,12 +363,5 @@ export function probeVhdxFile(path: string): boolean {
 }
 
 export function openVhdxFile(path: string, opts: VhdxOpenOptions = {}): VhdxSource {
-  const abs = nodePath.resolve(path);
-  const file = (opts.openFile ?? defaultOpener)(abs);
-  try {
-    return VhdxSource.open(file, { ...opts, path: abs });
-  } catch (err) {
-    file.close();
-    throw err;
-  }
+  return openImageFile(path, opts, (file, o) => VhdxSource.open(file, o));
 }

@@ -42,6 +42,32 @@ export class VirtualDiskError extends Error {
   }
 }
 
+/** Constructor of a per-format error class: `new Qcow2Error(code, where, detail)`. */
+export type VirtualDiskErrorClass = new (code: VirtualDiskErrorCode, where: string, detail: string) => VirtualDiskError;
+
+/** The error class of one format (`Qcow2Error` ...): a VirtualDiskError with its format and class name fixed. */
+export function virtualDiskErrorClass(format: VirtualDiskFormat, name: string) {
+  const cls = class extends VirtualDiskError {
+    constructor(code: VirtualDiskErrorCode, where: string, detail: string) {
+      super(format, code, where, detail);
+      this.name = name;
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  return cls;
+}
+
+/** A parser's or opener's `fail`: throws `new Err(code, where, prefix + detail)`. */
+export function failWith(
+  Err: VirtualDiskErrorClass,
+  where: string,
+  prefix = '',
+): (code: VirtualDiskErrorCode, detail: string) => never {
+  return (code, detail) => {
+    throw new Err(code, where, prefix + detail);
+  };
+}
+
 /** Opens one file read-only as a ByteSource (injected so tests can count or refuse opens). */
 export type FileOpener = (path: string) => ByteSource;
 
@@ -105,6 +131,22 @@ export class ReadOnlyFile implements ByteSource {
 
 export const defaultOpener: FileOpener = (p) => new ReadOnlyFile(p);
 
+/** Opens the image file at `path` (resolved) and hands it to `open`, closing it again if `open` throws. */
+export function openImageFile<O extends VirtualDiskOpenOptions & { path?: string }, S>(
+  path: string,
+  opts: O,
+  open: (file: ByteSource, opts: O) => S,
+): S {
+  const abs = nodePath.resolve(path);
+  const file = (opts.openFile ?? defaultOpener)(abs);
+  try {
+    return open(file, { ...opts, path: abs });
+  } catch (err) {
+    file.close();
+    throw err;
+  }
+}
+
 /** First `n` bytes of a regular file (fewer if shorter); empty for anything unreadable. For probes. */
 export function readFileHead(path: string, n: number, fromEnd = false): Uint8Array {
   let fd: number | undefined;
@@ -123,15 +165,27 @@ export function readFileHead(path: string, n: number, fromEnd = false): Uint8Arr
   }
 }
 
+/** Reads up to `len` bytes at `pos` from `src` into `buf` at `at`; returns how many came (fewer at its end). */
+export function readInto(src: ByteSource, buf: Uint8Array, at: number, len: number, pos: number): number {
+  let got = 0;
+  while (got < len) {
+    const r = src.read(buf, at + got, len - got, pos + got);
+    if (r <= 0) break;
+    got += r;
+  }
+  return got;
+}
+
+/** Reads from a backing / parent disk (if any); what it does not cover reads as zeros. */
+export function readOrZeros(src: ByteSource | undefined, buf: Uint8Array, at: number, len: number, pos: number): void {
+  const got = src ? readInto(src, buf, at, len, pos) : 0;
+  buf.fill(0, at + got, at + len);
+}
+
 /** Reads exactly `length` bytes at `pos` from `src`; returns the short array if the file ends first. */
 export function readExact(src: ByteSource, pos: number, length: number): Uint8Array {
   const buf = new Uint8Array(length);
-  let got = 0;
-  while (got < length) {
-    const n = src.read(buf, got, length - got, pos + got);
-    if (n <= 0) break;
-    got += n;
-  }
+  const got = readInto(src, buf, 0, length, pos);
   return got === length ? buf : buf.subarray(0, got);
 }
 
@@ -188,6 +242,32 @@ export function realPathOf(p: string): string {
   }
 }
 
+/** Depth of the next image in a backing / parent chain; `ELOOP` past MAX_CHAIN_DEPTH. */
+export function nextChainDepth(
+  opts: VirtualDiskOpenOptions,
+  kind: 'backing' | 'parent',
+  fail: (code: VirtualDiskErrorCode, detail: string) => never,
+): number {
+  const depth = (opts.depth ?? 0) + 1;
+  if (depth > MAX_CHAIN_DEPTH) fail('ELOOP', `${kind} chain deeper than ${MAX_CHAIN_DEPTH}`);
+  return depth;
+}
+
+/** The chain once `next` (named `label` in errors) follows `imagePath`; `ELOOP` when it is already in it. */
+export function extendChain(
+  opts: VirtualDiskOpenOptions,
+  imagePath: string,
+  next: string,
+  label: string,
+  kind: 'backing' | 'parent',
+  fail: (code: VirtualDiskErrorCode, detail: string) => never,
+): string[] {
+  const real = realPathOf(next);
+  const chain = opts.chain ?? [realPathOf(imagePath)];
+  if (chain.includes(real)) fail('ELOOP', `${label} is already in the ${kind} chain (${chain.join(' -> ')})`);
+  return [...chain, real];
+}
+
 /** A small LRU map bounded by entry count (Map keeps insertion order; re-insert on hit). */
 export class LruCache<K, V> {
   private readonly map = new Map<K, V>();
@@ -241,6 +321,10 @@ export class ProblemLog {
     private readonly strict: boolean,
     private readonly make: (detail: string) => Error,
   ) {}
+  /** The log of one image: strict mode throws `new Err('EDATA', where, detail)`. */
+  static of(opts: VirtualDiskOpenOptions, Err: VirtualDiskErrorClass, where: string): ProblemLog {
+    return new ProblemLog(opts.strict ?? false, (d) => new Err('EDATA', where, d));
+  }
   add(detail: string): void {
     if (this.strict) throw this.make(detail);
     if (this.list.length < MAX_PROBLEMS) this.list.push(detail);
@@ -260,6 +344,19 @@ export function u64(dv: DataView, off: number, little: boolean): number | undefi
   return hi * 2 ** 32 + lo;
 }
 
+/** Reads named header u64 fields as JS numbers; one beyond 2^53 - 1 fails with `ELIMIT`. */
+export function u64Field(
+  dv: DataView,
+  little: boolean,
+  fail: (code: VirtualDiskErrorCode, detail: string) => never,
+): (off: number, name: string) => number {
+  return (off, name) => {
+    const v = u64(dv, off, little);
+    if (v === undefined) fail('ELIMIT', `${name} 0x${dv.getBigUint64(off, little).toString(16)} exceeds 2^53`);
+    return v as number;
+  };
+}
+
 /** Raw u64 as bigint (for values we only compare or print). */
 export function u64big(dv: DataView, off: number, little: boolean): bigint {
   return dv.getBigUint64(off, little);
@@ -275,6 +372,26 @@ export function ascii(b: Uint8Array, start: number, end: number): string {
   return s;
 }
 
+/**
+ * Walks a read of `n` bytes from virtual position `pos0` unit by unit (cluster, block, grain): `step` gets the
+ * position, the unit's index, the offset within it, the bytes offered (to the unit's end or the read's end) and the
+ * bytes done so far, and returns how many it filled (more than offered when it coalesced the following units).
+ */
+export function walkUnits(
+  n: number,
+  pos0: number,
+  unit: number,
+  step: (pos: number, index: number, within: number, take: number, done: number) => number,
+): void {
+  let done = 0;
+  while (done < n) {
+    const pos = pos0 + done;
+    const index = Math.floor(pos / unit);
+    const within = pos - index * unit;
+    done += step(pos, index, within, Math.min(n - done, unit - within), done);
+  }
+}
+
 /** Validates and normalises a ByteSource read call for a virtual disk of `size` bytes; returns [count, pos]. */
 export function clampVirtual(
   src: { size: bigint; description: string },
@@ -285,4 +402,36 @@ export function clampVirtual(
 ): [number, number] {
   const n = clampRead(src, buf, bufOffset, length, position);
   return [n, n === 0 ? 0 : Number(position)];
+}
+
+/**
+ * What every virtual-disk ByteSource shares: its problem log (read as `problems`), the closed flag, and the read
+ * prologue (refuse after close, clamp to the virtual size).
+ */
+export abstract class VirtualDiskSource implements ByteSource {
+  abstract readonly size: bigint;
+  abstract readonly description: string;
+  protected closed = false;
+
+  protected constructor(protected readonly log: ProblemLog) {}
+
+  get problems(): string[] {
+    return this.log.list;
+  }
+
+  abstract read(buf: Uint8Array, bufOffset: number, length: number, position: number | bigint): number;
+  abstract close(): void;
+
+  /** Throws after close; else the read clamped to the virtual size, as [count, position]. */
+  protected startRead(buf: Uint8Array, bufOffset: number, length: number, position: number | bigint): [number, number] {
+    if (this.closed) throw new ByteSourceError('ECLOSED', this.description, 'read after close');
+    return clampVirtual(this, buf, bufOffset, length, position);
+  }
+
+  /** Marks the source closed; false when it already was (close is idempotent). */
+  protected markClosed(): boolean {
+    if (this.closed) return false;
+    this.closed = true;
+    return true;
+  }
 }

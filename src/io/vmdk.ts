@@ -7,32 +7,31 @@
 // the end of stream-optimized files, zeroed-grain GTE 1, qemu's limits).
 // All integers are little-endian. Sectors are 512 bytes.
 import * as nodePath from 'node:path';
-import { type ByteSource, ByteSourceError } from './byte-source.js';
+import type { ByteSource } from './byte-source.js';
 import {
-  type VirtualDiskErrorCode,
   type VirtualDiskOpenOptions,
   LruCache,
-  MAX_CHAIN_DEPTH,
   MAX_VIRTUAL_SIZE,
   ProblemLog,
-  VirtualDiskError,
-  clampVirtual,
+  VirtualDiskSource,
   defaultOpener,
+  extendChain,
+  failWith,
   inflateBounded,
+  nextChainDepth,
   readExact,
   readFileHead,
-  realPathOf,
+  readInto,
+  readOrZeros,
   resolveBeside,
-  u64,
+  u64Field,
   view,
+  virtualDiskErrorClass,
+  walkUnits,
 } from './virtual-disk-common.js';
 
-export class VmdkError extends VirtualDiskError {
-  constructor(code: VirtualDiskErrorCode, where: string, detail: string) {
-    super('vmdk', code, where, detail);
-    this.name = 'VmdkError';
-  }
-}
+export const VmdkError = virtualDiskErrorClass('vmdk', 'VmdkError');
+export type VmdkError = InstanceType<typeof VmdkError>;
 
 export const VMDK_SPARSE_MAGIC = 0x564d444b; // "KDMV" little-endian
 export const VMDK_COWD_MAGIC = 0x44574f43; // "COWD" (ESX vmfsSparse): not read
@@ -81,19 +80,13 @@ export interface VmdkSparseHeader {
 
 /** Parses and checks a SparseExtentHeader (512 bytes). */
 export function parseVmdkSparseHeader(b: Uint8Array, where = 'vmdk'): VmdkSparseHeader {
-  const fail = (code: VirtualDiskErrorCode, d: string): never => {
-    throw new VmdkError(code, where, d);
-  };
+  const fail = failWith(VmdkError, where);
   if (b.length < 79) fail('ETRUNCATED', `sparse header needs 79 bytes, have ${b.length}`);
   const dv = view(b);
   const magic = dv.getUint32(0, true);
   if (magic === VMDK_COWD_MAGIC) fail('EUNSUPPORTED', 'ESX vmfsSparse (COWD) extents are not supported');
   if (magic !== VMDK_SPARSE_MAGIC) fail('EMAGIC', `magic 0x${magic.toString(16)}, expected 0x${VMDK_SPARSE_MAGIC.toString(16)} ("KDMV") at offset 0`);
-  const big = (off: number, name: string): number => {
-    const v = u64(dv, off, true);
-    if (v === undefined) fail('ELIMIT', `${name} 0x${dv.getBigUint64(off, true).toString(16)} exceeds 2^53`);
-    return v as number;
-  };
+  const big = u64Field(dv, true, fail);
   const gdAtEnd = dv.getBigUint64(56, true) === GD_AT_END;
   const h: VmdkSparseHeader = {
     magicNumber: magic,
@@ -199,9 +192,7 @@ export class VmdkSparseExtent {
     private readonly log: ProblemLog,
     readonly where: string,
   ) {
-    const fail = (code: VirtualDiskErrorCode, d: string): never => {
-      throw new VmdkError(code, where, d);
-    };
+    const fail = failWith(VmdkError, where);
     this.fileSize = Number(file.size);
     let h = parseVmdkSparseHeader(readExact(file, 0, 512), where);
     if (h.gdAtEnd) {
@@ -261,12 +252,7 @@ export class VmdkSparseExtent {
   /** Reads extent bytes [pos, pos+len) into buf; unallocated grains go through `fill` (parent or zeros). */
   read(buf: Uint8Array, at: number, len: number, pos: number, fill: FillFn, virtualBase: number): void {
     const gb = this.grainBytes;
-    let done = 0;
-    while (done < len) {
-      const p = pos + done;
-      const g = Math.floor(p / gb);
-      const within = p - g * gb;
-      let take = Math.min(len - done, gb - within);
+    walkUnits(len, pos, gb, (p, g, within, take, done) => {
       const e = this.gte(g);
       const o = at + done;
       if (p >= this.capacity) {
@@ -287,19 +273,14 @@ export class VmdkSparseExtent {
           take += Math.min(len - done - take, gb);
           next++;
         }
-        let got = 0;
-        while (got < take) {
-          const r = this.file.read(buf, o + got, take - got, host + got);
-          if (r <= 0) break;
-          got += r;
-        }
+        const got = readInto(this.file, buf, o, take, host);
         if (got < take) {
           buf.fill(0, o + got, o + take);
           this.log.add(`${this.where}: grain ${g} at sector ${e}: ${take - got} bytes past the end of the file; read as zeros`);
         }
       }
-      done += take;
-    }
+      return take;
+    });
   }
 
   /** A compressed grain (stream-optimized: a 12-byte marker {lba u64, size u32} then zlib data). */
@@ -361,25 +342,19 @@ type Extent =
 export interface VmdkOpenOptions extends VirtualDiskOpenOptions {}
 
 /** A VMDK disk: one or more extents, optionally over a parent. */
-export class VmdkSource implements ByteSource {
+export class VmdkSource extends VirtualDiskSource {
   readonly size: bigint;
   readonly description: string;
   readonly createType: string;
   readonly descriptor?: VmdkDescriptor;
   readonly parent?: ByteSource;
   private readonly extents: Extent[];
-  private readonly log: ProblemLog;
-  private closed = false;
-
-  get problems(): string[] {
-    return this.log.list;
-  }
 
   private constructor(description: string, createType: string, extents: Extent[], log: ProblemLog, descriptor?: VmdkDescriptor, parent?: ByteSource) {
+    super(log);
     this.description = description;
     this.createType = createType;
     this.extents = extents;
-    this.log = log;
     this.descriptor = descriptor;
     this.parent = parent;
     const last = extents[extents.length - 1];
@@ -390,10 +365,8 @@ export class VmdkSource implements ByteSource {
   static openFile(path: string, opts: VmdkOpenOptions = {}): VmdkSource {
     const abs = nodePath.resolve(path);
     const open = opts.openFile ?? defaultOpener;
-    const log = new ProblemLog(opts.strict ?? false, (d) => new VmdkError('EDATA', abs, d));
-    const fail = (code: VirtualDiskErrorCode, d: string): never => {
-      throw new VmdkError(code, abs, d);
-    };
+    const log = ProblemLog.of(opts, VmdkError, abs);
+    const fail = failWith(VmdkError, abs);
     const opened: { close(): void }[] = [];
     try {
       const head = readFileHead(abs, 4);
@@ -452,8 +425,7 @@ export class VmdkSource implements ByteSource {
   }
 
   read(buf: Uint8Array, bufOffset: number, length: number, position: number | bigint): number {
-    if (this.closed) throw new ByteSourceError('ECLOSED', this.description, 'read after close');
-    const [n, pos0] = clampVirtual(this, buf, bufOffset, length, position);
+    const [n, pos0] = this.startRead(buf, bufOffset, length, position);
     let done = 0;
     let i = this.findExtent(pos0);
     while (done < n && i < this.extents.length) {
@@ -464,32 +436,14 @@ export class VmdkSource implements ByteSource {
       const at = bufOffset + done;
       if (e.kind === 'zero') buf.fill(0, at, at + take);
       else if (e.kind === 'sparse') e.ext.read(buf, at, take, within, this.fillFromParent, e.start);
-      else {
-        let got = 0;
-        while (got < take) {
-          const r = e.file.read(buf, at + got, take - got, e.offset + within + got);
-          if (r <= 0) break;
-          got += r;
-        }
-        if (got < take) buf.fill(0, at + got, at + take);
-      }
+      else readOrZeros(e.file, buf, at, take, e.offset + within);
       done += take;
       i++;
     }
     return n;
   }
 
-  private readonly fillFromParent: FillFn = (buf, at, len, vpos) => {
-    let got = 0;
-    if (this.parent) {
-      while (got < len) {
-        const r = this.parent.read(buf, at + got, len - got, vpos + got);
-        if (r <= 0) break;
-        got += r;
-      }
-    }
-    buf.fill(0, at + got, at + len);
-  };
+  private readonly fillFromParent: FillFn = (buf, at, len, vpos) => readOrZeros(this.parent, buf, at, len, vpos);
 
   private findExtent(pos: number): number {
     let lo = 0;
@@ -503,8 +457,7 @@ export class VmdkSource implements ByteSource {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.markClosed()) return;
     for (const e of this.extents) {
       if (e.kind === 'flat') e.file.close();
       else if (e.kind === 'sparse') e.ext.close();
@@ -515,16 +468,11 @@ export class VmdkSource implements ByteSource {
 
 function openParent(abs: string, d: VmdkDescriptor, opts: VmdkOpenOptions, log: ProblemLog): ByteSource {
   const name = d.parentFileNameHint as string;
-  const fail = (code: VirtualDiskErrorCode, detail: string): never => {
-    throw new VmdkError(code, abs, `parent: ${detail}`);
-  };
-  const depth = (opts.depth ?? 0) + 1;
-  if (depth > MAX_CHAIN_DEPTH) fail('ELOOP', `parent chain deeper than ${MAX_CHAIN_DEPTH}`);
+  const fail = failWith(VmdkError, abs, 'parent: ');
+  const depth = nextChainDepth(opts, 'parent', fail);
   const p = resolveBeside(abs, name, 'lenient', fail);
-  const real = realPathOf(p);
-  const chain = opts.chain ?? [realPathOf(abs)];
-  if (chain.includes(real)) fail('ELOOP', `${JSON.stringify(name)} is already in the parent chain (${chain.join(' -> ')})`);
-  const parent = VmdkSource.openFile(p, { ...opts, depth, chain: [...chain, real] });
+  const chain = extendChain(opts, abs, p, JSON.stringify(name), 'parent', fail);
+  const parent = VmdkSource.openFile(p, { ...opts, depth, chain });
   if (d.parentCID && parent.descriptor?.CID && parent.descriptor.CID.toLowerCase() !== d.parentCID.toLowerCase()) {
     // A mismatch means the parent changed after the child was made: readable, but say so.
     log.note(`parent ${name}: its CID ${parent.descriptor.CID} differs from parentCID ${d.parentCID} (the parent changed after this delta was made)`);

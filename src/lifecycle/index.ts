@@ -7,6 +7,9 @@ import { arraySource, type CollectorContext, type EventSource } from '../collect
 import type { ContainerRecord } from '../collectors/docker/containers.js';
 import type { DataRoot } from '../collectors/docker/discover.js';
 import { jsonLogSource } from '../collectors/docker/json-log.js';
+import { changeEvents, diffLayers, resolveLayers } from '../collectors/docker/overlay-diff.js';
+import { errorMessage } from '../events/event.js';
+import { criLogSource } from './cri-log.js';
 import { LifecycleBuilder, type LifecycleLimits } from './reconstruct.js';
 import { scanTraces, type TraceScan } from './traces.js';
 import { lifecycleEvents } from './output.js';
@@ -19,6 +22,7 @@ export { readJsonLogEdges, fileEdges } from './json-log-edges.js';
 export { daemonEventsOnly, dockerCommandsOnly, journaldLifecycle } from './source-readers.js';
 export { historyActions, shellSegments } from './history-commands.js';
 export { scanTraces } from './traces.js';
+export { criLogSource, CRI_LOG_SOURCE } from './cri-log.js';
 export * from './model.js';
 
 /** Problems listed for storage-driver directories without an owner (the rest are counted). */
@@ -67,7 +71,26 @@ export async function runLifecycleStage(input: LifecycleStageInput): Promise<Lif
   const extraSources = scan.leftoverLogs.map((l) =>
     jsonLogSource(ctx, l.paths.map((path) => ({ path, containerId: l.containerId }))),
   );
-  for (const t of scan.traces) builder.addTrace({ id: t.id, name: t.name }, t.kind, t.path, t.time, t.foreign);
+  // Kubernetes CRI logs named by /var/log/containers links (not Docker's json-file logs): timeline events too.
+  extraSources.push(...scan.criLogs.map((ref) => criLogSource(ctx, ref)));
+  // Writable layers of removed containers whose layerdb mounts entry survived: their file changes, attributed to
+  // the container id, like a present container's (src/collectors/docker/overlay-diff.ts).
+  for (const m of scan.orphanMounts) {
+    try {
+      const rec = { id: m.containerId, name: '', root: m.root, storageDriver: m.driver, layer: m.layer } as unknown as ContainerRecord;
+      const layers = resolveLayers(ctx.vfs, ctx.problems, ctx.host, rec);
+      if (!layers) continue;
+      const diff = diffLayers(ctx.vfs, layers, ctx.problems, ctx.host);
+      for (const l of diff.limitations) ctx.problems.warn('overlay-diff', l.path, l.reason, ctx.host);
+      const events = changeEvents(rec, diff, ctx.host);
+      for (const ev of events) delete ev.container_name; // the name died with the config
+      if (events.length > 0) extraSources.push(arraySource(`lifecycle:orphan-layer:${m.containerId}`, events));
+    } catch (err) {
+      ctx.problems.warn('lifecycle', m.layer.path, `writable layer of a removed container not diffed: ${errorMessage(err)}`, ctx.host);
+    }
+  }
+  for (const t of scan.traces) builder.addTrace({ id: t.id, name: t.name }, t.kind, t.path, t.time, t.foreign, t.detail);
+  for (const o of scan.orphanLayers) if (o.hasInit) builder.addOrphanLayer(o.path, o.time === undefined ? undefined : BigInt(o.time));
   let n = 0;
   for (const o of scan.orphanLayers) {
     if (n++ < MAX_ORPHAN_LAYER_PROBLEMS) {

@@ -73,6 +73,8 @@ export interface Transition {
   note?: string;
   /** Only shell-history requests state it (a command typed, not proof it succeeded). */
   request_only?: boolean;
+  /** A removal the evidence at capture contradicts (containers/<id> still holds its config). */
+  contradicted?: boolean;
 }
 
 export type RemovedState = 'yes' | 'no' | 'inferred' | 'unknown';
@@ -97,7 +99,7 @@ export interface Lifecycle {
   /** Events used per source (sorted keys). */
   evidence_counts: Record<string, number>;
   /** Paths that prove the container existed without a time (orphan layerdb mount, leftover log dir, ...). */
-  traces: Array<{ kind: string; path: string; time?: string }>;
+  traces: Array<{ kind: string; path: string; time?: string; detail?: string }>;
   /** How names were linked to this id (e.g. shell history paired by time). */
   name_links: string[];
 }

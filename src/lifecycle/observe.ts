@@ -34,7 +34,7 @@ export interface Sighting {
 }
 
 const HEX_ID = /^[0-9a-f]{12,64}$/;
-const LOG_SOURCES = new Set(['docker:json-log', 'docker:journald-log', 'docker:local-log']);
+const LOG_SOURCES = new Set(['docker:json-log', 'docker:journald-log', 'docker:local-log', 'kubernetes:cri-log']);
 
 function ob(ev: TimelineEvent, eventId: string, kind: TransitionKind, family: string, channel: string, extra: Partial<Observation> = {}): Observation {
   return { kind, time: ev.time, family, source: ev.source, channel, eventId, path: ev.path, ...extra };

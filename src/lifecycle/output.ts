@@ -44,7 +44,10 @@ export function lifecycleEvents(lcs: Lifecycle[]): TimelineEvent[] {
   const out: TimelineEvent[] = [];
   for (const lc of lcs) {
     lc.transitions.forEach((t, i) => {
-      const detail = t.confidence === 'inferred' ? `inferred${t.note ? `: ${t.note}` : ''}` : `${t.confidence}: ${t.sources.join(', ')}`;
+      const detail =
+        t.confidence === 'inferred'
+          ? `inferred${t.note ? `: ${t.note}` : ''}`
+          : `${t.confidence}: ${t.sources.join(', ')}${t.contradicted ? '; contradicted: the container still exists at capture' : ''}`;
       const attrs: Record<string, unknown> = {
         transition: t.kind,
         confidence: t.confidence,
@@ -58,6 +61,7 @@ export function lifecycleEvents(lcs: Lifecycle[]): TimelineEvent[] {
       if (t.start_number !== undefined) attrs.start_number = t.start_number;
       if (t.restart) attrs.restart_by = t.by;
       if (t.request_only) attrs.request_only = true;
+      if (t.contradicted) attrs.contradicted = true;
       if (t.kind === 'removed' && t.confidence === 'inferred') attrs.time_is_lower_bound = true;
       if (!lc.present) attrs.container_removed = lc.removed;
       const ev: TimelineEvent = {

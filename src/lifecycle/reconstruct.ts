@@ -66,8 +66,10 @@ interface Entry {
   counts: Map<string, number>;
   foreign: boolean;
   record?: ContainerRecord;
-  traces: Array<{ kind: string; path: string; time?: bigint }>;
+  traces: Array<{ kind: string; path: string; time?: bigint; detail?: string }>;
   nameLinks: string[];
+  /** A writable layer without an owner: the container is known only by that directory (no id, no name). */
+  anonymousLayer?: boolean;
 }
 
 export class LifecycleBuilder {
@@ -150,7 +152,7 @@ export class LifecycleBuilder {
   }
 
   /** A trace without a time of its own (orphan layerdb mount, leftover log dir, Kubernetes log path ...). */
-  addTrace(idOrName: { id?: string; name?: string }, kind: string, path: string, time?: bigint, foreign = false): void {
+  addTrace(idOrName: { id?: string; name?: string }, kind: string, path: string, time?: bigint, foreign = false, detail?: string): void {
     const id = idOrName.id?.toLowerCase();
     const key = id ?? (idOrName.name !== undefined ? `name:${idOrName.name}` : undefined);
     if (key === undefined) return;
@@ -158,7 +160,20 @@ export class LifecycleBuilder {
     if (!e) return;
     if (idOrName.name && id) e.names.add(idOrName.name);
     if (foreign) e.foreign = true;
-    e.traces.push({ kind, path, time });
+    e.traces.push(detail === undefined ? { kind, path, time } : { kind, path, time, detail });
+    e.counts.set(`trace:${kind}`, (e.counts.get(`trace:${kind}`) ?? 0) + 1);
+  }
+
+  /**
+   * A storage-driver directory with an `-init` sibling that no layerdb entry owns: the writable layer of a
+   * container whose id is lost. One lifecycle per directory (id '', no name), removed `inferred`.
+   */
+  addOrphanLayer(path: string, time?: bigint): void {
+    const e = this.entry(`layer:${path}`, undefined);
+    if (!e) return;
+    e.anonymousLayer = true;
+    const kind = 'orphan-layer-dir';
+    e.traces.push({ kind, path, time, detail: 'writable layer (with an -init sibling) owned by no layerdb mounts entry' });
     e.counts.set(`trace:${kind}`, (e.counts.get(`trace:${kind}`) ?? 0) + 1);
   }
 
@@ -214,7 +229,7 @@ export class LifecycleBuilder {
   }
 
   private linkNames(): void {
-    const nameEntries = [...this.entries.values()].filter((e) => e.id === undefined);
+    const nameEntries = [...this.entries.values()].filter((e) => e.id === undefined && !e.anonymousLayer);
     if (nameEntries.length === 0) return;
     const idEntries = [...this.entries.values()].filter((e) => e.id !== undefined);
     const spans = new Map<Entry, [bigint, bigint] | undefined>(idEntries.map((e) => [e, this.span(e)]));
@@ -339,7 +354,7 @@ export class LifecycleBuilder {
       last_seen: last,
       conflicts,
       evidence_counts: counts,
-      traces: e.traces.map((t) => ({ kind: t.kind, path: t.path, time: t.time !== undefined ? formatNs(t.time) : undefined })),
+      traces: e.traces.map((t) => ({ kind: t.kind, path: t.path, time: t.time !== undefined ? formatNs(t.time) : undefined, ...(t.detail !== undefined ? { detail: t.detail } : {}) })),
       name_links: e.nameLinks,
     };
   }
@@ -347,8 +362,28 @@ export class LifecycleBuilder {
   private removal(e: Entry, transitions: Transition[], present: boolean, conflicts: string[]): RemovedState {
     const rm = transitions.find((t) => t.kind === 'removed');
     if (present) {
-      if (rm) conflicts.push(`removal at ${formatNs(rm.time)} (${rm.sources.join(', ')}) but containers/${(e.id ?? '').slice(0, 12)} still holds its config`);
+      if (rm) {
+        conflicts.push(`removal at ${formatNs(rm.time)} (${rm.sources.join(', ')}) but containers/${(e.id ?? '').slice(0, 12)} still holds its config`);
+        // Kept (conflicts are shown, not hidden) but marked: the evidence at capture says it did not happen.
+        rm.contradicted = true;
+        rm.note = (rm.note ? rm.note + '; ' : '') + 'contradicted: containers/<id> still holds its config at capture (a failed `docker rm`, or the name was reused)';
+      }
       return 'no';
+    }
+    // Paths that show the container existed and is gone (left-over directories, orphan layers, log links).
+    const traceEvidence = e.traces.map((t) => ({ source: 'state', path: t.path, ...(t.time !== undefined ? { time: formatNs(t.time) } : {}), detail: t.kind + (t.detail ? `: ${t.detail}` : '') }));
+    if (e.anonymousLayer) {
+      const t = e.traces.find((x) => x.time !== undefined)?.time;
+      if (t === undefined) return 'inferred';
+      transitions.push({
+        kind: 'removed',
+        time: t,
+        confidence: 'inferred',
+        sources: ['state'],
+        evidence: traceEvidence,
+        note: 'a writable layer no container and no layerdb entry owns: its container was removed (id unknown) at or after this time (the layer directory\'s mtime)',
+      });
+      return 'inferred';
     }
     if (e.id === undefined) return rm ? 'yes' : 'unknown';
     const leftover = e.traces.filter((t) => t.kind === 'leftover-log-dir' || t.kind === 'leftover-dir');
@@ -356,7 +391,7 @@ export class LifecycleBuilder {
     if (e.foreign && !rm) return 'unknown';
     const absent = { source: 'state', path: `containers/${e.id}`, detail: 'no containers/<id> directory with a config in the evidence' };
     if (rm) {
-      rm.evidence.push(absent);
+      rm.evidence.push(absent, ...traceEvidence);
       if (!rm.sources.includes('state')) rm.sources.push('state');
       rm.sources.sort();
       if (rm.confidence === 'observed') rm.confidence = 'corroborated';
@@ -373,7 +408,7 @@ export class LifecycleBuilder {
       time: last,
       confidence: 'inferred',
       sources: ['state'],
-      evidence: [absent],
+      evidence: [absent, ...traceEvidence],
       note: 'no containers/<id> directory; removed at or after this time (the last evidence of the container)',
     });
     return 'inferred';

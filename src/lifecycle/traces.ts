@@ -1,6 +1,7 @@
 // Traces of containers in the Docker data roots and /var/log that have no time of their own but prove a container
 // existed: containers/<id> directories without a config (left-over logs), layerdb mounts entries and overlay2
-// directories whose container is gone, and Kubernetes log paths naming container ids.
+// directories whose container is gone (with the writable layer of an orphan mount, diffed by index.ts), and
+// Kubernetes log paths naming container ids (CRI-format targets are read by cri-log.ts).
 // volumes/metadata.db (BoltDB) is not read: it maps volume names to options and never names the containers
 // that used a volume; container references in volume options are rare. Volume directories' own MACB times are
 // in the timeline already.
@@ -10,7 +11,9 @@
 // (/var/log/containers/<pod>_<namespace>_<container>-<container id>.log -> /var/log/pods/...).
 import { errorMessage, type ProblemLog } from '../events/event.js';
 import type { DataRoot } from '../collectors/docker/discover.js';
+import type { LayerMount } from '../collectors/docker/containers.js';
 import { baseName, isDir, joinPath, readTextLimited, type Vfs } from '../fs/vfs.js';
+import type { CriLogRef } from './cri-log.js';
 
 const COMPONENT = 'lifecycle';
 /** Directory entries examined per directory by the trace scan. */
@@ -21,7 +24,7 @@ const MAX_ID_FILE_BYTES = 4096;
 export interface Trace {
   id?: string;
   name?: string;
-  kind: 'leftover-log-dir' | 'leftover-dir' | 'orphan-layerdb-mount' | 'kubernetes-log-path';
+  kind: 'leftover-log-dir' | 'leftover-dir' | 'orphan-layerdb-mount' | 'orphan-writable-layer' | 'kubernetes-log-path';
   path: string;
   time?: bigint;
   foreign?: boolean;
@@ -34,6 +37,10 @@ export interface TraceScan {
   leftoverLogs: Array<{ containerId: string; paths: string[] }>;
   /** Storage-driver directories that no layerdb entry owns (writable layers of unknown containers). */
   orphanLayers: Array<{ path: string; hasInit: boolean; time?: string }>;
+  /** Orphan layerdb mounts whose overlay2 writable layer is still there (diffed like a present container's). */
+  orphanMounts: Array<{ containerId: string; root: string; driver: string; layer: LayerMount }>;
+  /** CRI-format logs named by /var/log/containers links that do not point into a Docker data root. */
+  criLogs: CriLogRef[];
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -75,7 +82,7 @@ function logRank(name: string, id: string): number | undefined {
 
 /** Scans the data roots and /var/log; `present` are the ids whose containers/<id> has a usable config. */
 export function scanTraces(vfs: Vfs, roots: DataRoot[], present: Set<string>, problems: ProblemLog, host: string): TraceScan {
-  const out: TraceScan = { traces: [], leftoverLogs: [], orphanLayers: [] };
+  const out: TraceScan = { traces: [], leftoverLogs: [], orphanLayers: [], orphanMounts: [], criLogs: [] };
   for (const root of roots) {
     if (!root.exists) continue;
     try {
@@ -132,6 +139,16 @@ function scanRoot(vfs: Vfs, root: string, present: Set<string>, problems: Proble
           time: mtime(vfs, joinPath(mp, 'mount-id')) ?? mtime(vfs, mp),
           detail: mountId ? `mount-id ${mountId}` : undefined,
         });
+        // The container's writable layer, if the storage driver still holds it: its upper dir's mtime is the
+        // last time an entry directly under the container's / was added, removed or renamed.
+        const layerDir = mountId && /^[0-9a-zA-Z_.-]+$/.test(mountId) && mountId !== '.' && mountId !== '..' ? joinPath(root, d.name, mountId) : undefined;
+        if (layerDir && isDir(vfs, layerDir)) {
+          const upper = joinPath(layerDir, 'diff');
+          out.traces.push({ id: m.name, kind: 'orphan-writable-layer', path: layerDir, time: mtime(vfs, upper) ?? mtime(vfs, layerDir), detail: `${d.name} writable layer of the removed container` });
+          if (d.name === 'overlay2' && isDir(vfs, upper)) {
+            out.orphanMounts.push({ containerId: m.name, root, driver: d.name, layer: { path: mp, mountId, initId, parent: readId(vfs, joinPath(mp, 'parent')) } });
+          }
+        }
       }
     }
     const sha = joinPath(layerdb, 'sha256');
@@ -167,6 +184,13 @@ function scanKubernetes(vfs: Vfs, out: TraceScan, problems: ProblemLog, host: st
       // dangling link: the pod's log is gone
     }
     const docker = target.includes(`/containers/${m[4]}/`);
+    if (!docker && target !== '') {
+      try {
+        if (vfs.stat(target).type === 'file') out.criLogs.push({ containerId: m[4], name: m[3], pod: m[1], namespace: m[2], path: target });
+      } catch {
+        // unreadable target: the link is the only trace
+      }
+    }
     out.traces.push({
       id: m[4],
       name: m[3],

@@ -272,7 +272,7 @@ let lastSecsNs = 0n;
  * parseRfc3339Nano for the usual `YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm)` by character positions (no regex, one
  * BigInt per new second); anything else goes to parseRfc3339Nano itself.
  */
-function rfc3339Nano(text: string): bigint | undefined {
+export function rfc3339Nano(text: string): bigint | undefined {
   const n = text.length;
   const dig = (i: number): number => {
     const c = text.charCodeAt(i) - 0x30;

@@ -6,27 +6,33 @@ import type { CollectorContext } from '../types.js';
 import { COMPONENT, type ContainerRecord } from './containers.js';
 import { macbEvents } from './macb.js';
 
-function label(rec: ContainerRecord): string {
+/** `name (short id)` of a container, as event messages name it. */
+export function containerLabel(rec: ContainerRecord): string {
   return `${rec.name || '?'} (${rec.id.slice(0, 12)})`;
 }
 
-/** Lifecycle events (created, started, finished) of one container. */
-export function containerEvents(rec: ContainerRecord, host: string, problems: ProblemLog): TimelineEvent[] {
+/** The provenance fields of a container's lifecycle events (everything but time, description, message, attrs). */
+export type LifecycleEventBase = Omit<TimelineEvent, 'time' | 'timestamp_desc' | 'message' | 'raw_time' | 'attrs'>;
+
+/**
+ * The created / started / finished events of a container's config, `who` naming it in messages ("Container x (id)").
+ * `finished` adds to the finished event's message (after "finished") and attrs. Shared by the live reader and the
+ * carver (carve/records.ts).
+ */
+export function lifecycleEvents(
+  rec: ContainerRecord,
+  base: LifecycleEventBase,
+  attrs: Record<string, unknown>,
+  who: string,
+  finished: { note: string; attrs: Record<string, unknown> } = { note: '', attrs: {} },
+): TimelineEvent[] {
   const out: TimelineEvent[] = [];
-  const base = {
-    source: 'docker:container',
-    host,
-    container_id: rec.id,
-    container_name: rec.name,
-    path: rec.configPath,
-  };
-  const attrs = { image: rec.imageName, image_id: rec.imageId, status: rec.status, layout: rec.layout };
   if (rec.created.ns !== undefined) {
     out.push({
       ...base,
       time: rec.created.ns,
       timestamp_desc: TimeDesc.creation,
-      message: `Container ${label(rec)} created from image ${rec.imageName || rec.imageId || '?'}`,
+      message: `${who} created from image ${rec.imageName || rec.imageId || '?'}`,
       raw_time: rec.created.raw,
       attrs: { ...attrs, event: 'created', field: 'Created' },
     });
@@ -37,14 +43,13 @@ export function containerEvents(rec: ContainerRecord, host: string, problems: Pr
       ...base,
       time: rec.started.ns,
       timestamp_desc: TimeDesc.start,
-      message: `Container ${label(rec)} started` + (cmd ? `: ${cmd.slice(0, 512)}` : ''),
+      message: `${who} started` + (cmd ? `: ${cmd.slice(0, 512)}` : ''),
       raw_time: rec.started.raw,
       attrs: { ...attrs, event: 'started', field: 'State.StartedAt', pid: rec.pid, restart_count: rec.restartCount },
     });
   }
   if (rec.finished.ns !== undefined) {
-    const previousRun = rec.running && rec.started.ns !== undefined && rec.finished.ns < rec.started.ns;
-    let msg = `Container ${label(rec)} finished${previousRun ? ' (previous run)' : ''}, exit code ${rec.exitCode ?? '?'}`;
+    let msg = `${who} finished${finished.note}, exit code ${rec.exitCode ?? '?'}`;
     if (rec.oomKilled) msg += ', OOMKilled';
     if (rec.error) msg += `, error: ${rec.error.slice(0, 512)}`;
     out.push({
@@ -53,25 +58,35 @@ export function containerEvents(rec: ContainerRecord, host: string, problems: Pr
       timestamp_desc: TimeDesc.end,
       message: msg,
       raw_time: rec.finished.raw,
-      attrs: {
-        ...attrs,
-        event: 'finished',
-        field: 'State.FinishedAt',
-        exit_code: rec.exitCode,
-        oom_killed: rec.oomKilled,
-        error: rec.error,
-        previous_run: previousRun,
-      },
+      attrs: { ...attrs, event: 'finished', field: 'State.FinishedAt', exit_code: rec.exitCode, oom_killed: rec.oomKilled, ...finished.attrs },
     });
-    if (!previousRun && rec.started.ns !== undefined && rec.finished.ns < rec.started.ns) {
-      problems.warn(
-        COMPONENT,
-        rec.configPath,
-        `State.FinishedAt ${rec.finished.raw} is before State.StartedAt ${rec.started.raw} ` +
-          `(${rec.started.ns - rec.finished.ns} ns); both kept as events`,
-        host,
-      );
-    }
+  }
+  return out;
+}
+
+/** Lifecycle events (created, started, finished) of one container. */
+export function containerEvents(rec: ContainerRecord, host: string, problems: ProblemLog): TimelineEvent[] {
+  const base = {
+    source: 'docker:container',
+    host,
+    container_id: rec.id,
+    container_name: rec.name,
+    path: rec.configPath,
+  };
+  const attrs = { image: rec.imageName, image_id: rec.imageId, status: rec.status, layout: rec.layout };
+  const previousRun = rec.running && rec.started.ns !== undefined && rec.finished.ns !== undefined && rec.finished.ns < rec.started.ns;
+  const out = lifecycleEvents(rec, base, attrs, `Container ${containerLabel(rec)}`, {
+    note: previousRun ? ' (previous run)' : '',
+    attrs: { error: rec.error, previous_run: previousRun },
+  });
+  if (rec.finished.ns !== undefined && !previousRun && rec.started.ns !== undefined && rec.finished.ns < rec.started.ns) {
+    problems.warn(
+      COMPONENT,
+      rec.configPath,
+      `State.FinishedAt ${rec.finished.raw} is before State.StartedAt ${rec.started.raw} ` +
+        `(${rec.started.ns - rec.finished.ns} ns); both kept as events`,
+      host,
+    );
   }
   return out;
 }

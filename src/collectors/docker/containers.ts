@@ -254,42 +254,50 @@ function parseMounts(
   cfg: JsonObject,
   warn: Warn,
 ): MountRecord[] {
+  if (layout === 'v2') return parseMountPoints(cfg, warn, { vfs, root });
+  // v1: Volumes { destination: host path }, VolumesRW { destination: bool }.
   const out: MountRecord[] = [];
-  if (layout === 'v2') {
-    const mp = getObj(cfg, 'MountPoints', warn) ?? {};
-    let keys = Object.keys(mp);
-    if (keys.length > MAX_MOUNTS) {
-      warn(`MountPoints has ${keys.length} entries, limit ${MAX_MOUNTS}`);
-      keys = keys.slice(0, MAX_MOUNTS);
-    }
-    for (const k of keys) {
-      const m = getObj(mp, k, warn);
-      if (!m) continue;
-      const rec: MountRecord = {
-        destination: getStr(m, 'Destination', warn) ?? k,
-        source: getStr(m, 'Source', warn) ?? '',
-        type: getStr(m, 'Type', warn) ?? '',
-        name: getStr(m, 'Name', warn) ?? '',
-        driver: getStr(m, 'Driver', warn) ?? '',
-        rw: getBool(m, 'RW', warn) ?? false,
-      };
-      if (rec.name !== '' && (rec.type === 'volume' || rec.type === '') && (rec.driver === 'local' || rec.driver === '')) {
-        rec.volumeExists = !rec.name.includes('/') && rec.name !== '..' && isDir(vfs, joinPath(root, 'volumes', rec.name));
-      }
-      out.push(rec);
-    }
-  } else {
-    // v1: Volumes { destination: host path }, VolumesRW { destination: bool }.
-    const vols = getStrMap(cfg, 'Volumes', warn, MAX_MOUNTS);
-    const rw = getObj(cfg, 'VolumesRW', warn) ?? {};
-    for (const [dest, src] of Object.entries(vols)) {
-      out.push({ destination: dest, source: src, type: '', name: '', driver: '', rw: rw[dest] === true });
-    }
+  const vols = getStrMap(cfg, 'Volumes', warn, MAX_MOUNTS);
+  const rw = getObj(cfg, 'VolumesRW', warn) ?? {};
+  for (const [dest, src] of Object.entries(vols)) {
+    out.push({ destination: dest, source: src, type: '', name: '', driver: '', rw: rw[dest] === true });
   }
   return out;
 }
 
-function parsePorts(hc: JsonObject | undefined, warn: Warn): PortBinding[] {
+/**
+ * MountPoints of a v2 config. With `evidence`, local volumes also get `volumeExists` (whether
+ * `<root>/volumes/<name>` is in the evidence); without it (carved configs) that is left unset.
+ */
+export function parseMountPoints(cfg: JsonObject, warn: Warn, evidence?: { vfs: Vfs; root: string }): MountRecord[] {
+  const out: MountRecord[] = [];
+  const mp = getObj(cfg, 'MountPoints', warn) ?? {};
+  let keys = Object.keys(mp);
+  if (keys.length > MAX_MOUNTS) {
+    warn(`MountPoints has ${keys.length} entries, limit ${MAX_MOUNTS}`);
+    keys = keys.slice(0, MAX_MOUNTS);
+  }
+  for (const k of keys) {
+    const m = getObj(mp, k, warn);
+    if (!m) continue;
+    const rec: MountRecord = {
+      destination: getStr(m, 'Destination', warn) ?? k,
+      source: getStr(m, 'Source', warn) ?? '',
+      type: getStr(m, 'Type', warn) ?? '',
+      name: getStr(m, 'Name', warn) ?? '',
+      driver: getStr(m, 'Driver', warn) ?? '',
+      rw: getBool(m, 'RW', warn) ?? false,
+    };
+    if (evidence && rec.name !== '' && (rec.type === 'volume' || rec.type === '') && (rec.driver === 'local' || rec.driver === '')) {
+      rec.volumeExists = !rec.name.includes('/') && rec.name !== '..' && isDir(evidence.vfs, joinPath(evidence.root, 'volumes', rec.name));
+    }
+    out.push(rec);
+  }
+  return out;
+}
+
+/** HostConfig.PortBindings, at most MAX_PORT_BINDINGS of them. */
+export function parsePorts(hc: JsonObject | undefined, warn: Warn): PortBinding[] {
   const pb = getObj(hc, 'PortBindings', warn);
   const out: PortBinding[] = [];
   if (!pb) return out;
@@ -406,6 +414,31 @@ export function readContainer(ctx: CollectorContext, root: string, id: string): 
 
   const cfgId = getStr(cfg, 'ID', warn);
   if (cfgId !== undefined && cfgId !== id) warn(`ID ${JSON.stringify(cfgId.slice(0, 80))} differs from the directory name`);
+  const place = { id, idValid, layout, root, dir, configPath, hostConfigPath };
+  const rec = containerFromConfig(place, cfg, hc, warn, hwarn, () => parseMounts(vfs, root, layout, cfg, warn));
+  if (layout === 'v2') rec.layer = readLayerMount(ctx, root, rec.storageDriver, id);
+  const logs = listLogs(ctx, root, id, dir, rec.logPath);
+  rec.logFiles = logs.logFiles;
+  rec.localLogFiles = logs.localLogFiles;
+  return rec;
+}
+
+/** Where a container's config was found: the ContainerRecord fields that do not come from its JSON. */
+export type ContainerPlace = Pick<ContainerRecord, 'id' | 'idValid' | 'layout' | 'root' | 'dir' | 'configPath' | 'hostConfigPath'>;
+
+/**
+ * The ContainerRecord fields read from a config (config.v2.json / config.json, problems to `warn`) and its
+ * hostconfig.json (`hc`, problems to `hwarn`), status derived; `mounts` reads the mounts where the record puts them.
+ * Shared by the live reader and the carver (carve/records.ts). Log file lists are left empty, `layer` unset.
+ */
+export function containerFromConfig(
+  place: ContainerPlace,
+  cfg: JsonObject,
+  hc: JsonObject | undefined,
+  warn: Warn,
+  hwarn: Warn,
+  mounts: () => MountRecord[],
+): ContainerRecord {
   const state = getObj(cfg, 'State', warn);
   const config = getObj(cfg, 'Config', warn);
   const name = (getStr(cfg, 'Name', warn) ?? '').replace(/^\//, '');
@@ -416,13 +449,13 @@ export function readContainer(ctx: CollectorContext, root: string, id: string): 
   const storageDriver = getStr(cfg, 'Driver', warn) ?? '';
 
   const rec: ContainerRecord = {
-    id,
-    idValid,
-    layout,
-    root,
-    dir,
-    configPath,
-    hostConfigPath,
+    id: place.id,
+    idValid: place.idValid,
+    layout: place.layout,
+    root: place.root,
+    dir: place.dir,
+    configPath: place.configPath,
+    hostConfigPath: place.hostConfigPath,
     name,
     imageName: getStr(config, 'Image', warn) ?? '',
     imageId: getStr(cfg, 'Image', warn) ?? '',
@@ -460,7 +493,7 @@ export function readContainer(ctx: CollectorContext, root: string, id: string): 
     pidMode: getStr(hc, 'PidMode', hwarn) ?? '',
     ipcMode: getStr(hc, 'IpcMode', hwarn) ?? '',
     networkMode: getStr(hc, 'NetworkMode', hwarn) ?? '',
-    mounts: parseMounts(vfs, root, layout, cfg, warn),
+    mounts: mounts(),
     binds: getStrArray(hc, 'Binds', hwarn, MAX_ARGS),
     portBindings: parsePorts(hc, hwarn),
     restartPolicy: {
@@ -476,10 +509,6 @@ export function readContainer(ctx: CollectorContext, root: string, id: string): 
     localLogFiles: [],
   };
   rec.status = deriveStatus(rec);
-  if (layout === 'v2') rec.layer = readLayerMount(ctx, root, storageDriver, id);
-  const logs = listLogs(ctx, root, id, dir, logPath);
-  rec.logFiles = logs.logFiles;
-  rec.localLogFiles = logs.localLogFiles;
   return rec;
 }
 

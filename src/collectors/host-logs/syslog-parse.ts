@@ -211,8 +211,16 @@ const MONTH_CODES = new Map<number, number>(
 
 /** The month of three bytes at p (`Jan` .. `Dec`), 0 when they name none. */
 export function monthAt(buf: Uint8Array, p: number): number {
-  return MONTH_CODES.get((buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2]) ?? 0;
+  const code = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2];
+  if (code !== lastMonthCode) {
+    lastMonthCode = code;
+    lastMonth = MONTH_CODES.get(code) ?? 0;
+  }
+  return lastMonth;
 }
+// monthAt's last answer (consecutive lines share their month)
+let lastMonthCode = -1;
+let lastMonth = 0;
 
 /** month3164 without an allocation: month * 64 + day, or -1 when the line does not start like RFC 3164. */
 export function monthDay3164(buf: Uint8Array, s: number, e: number): number {

@@ -94,11 +94,11 @@ const PROGRAM_SLOTS = 512;
 class ProgramTable {
   private readonly slots: Array<ProgramInfo | undefined> = new Array<ProgramInfo | undefined>(PROGRAM_SLOTS).fill(undefined);
 
-  lookup(buf: Buffer, s: number, e: number): ProgramInfo {
+  /** `hash`: (h * 31 + byte) | 0 over the bytes, from 0. */
+  lookup(buf: Buffer, s: number, e: number, hash: number): ProgramInfo {
     const len = e - s;
-    let h = len;
-    for (let i = s; i < e; i++) h = (Math.imul(h, 31) + buf[i]) | 0;
-    const slot = (h ^ (h >>> 9)) & (PROGRAM_SLOTS - 1);
+    const h = hash ^ Math.imul(len, 0x9e3779b1);
+    const slot = (h ^ (h >>> 9) ^ (h >>> 18)) & (PROGRAM_SLOTS - 1);
     const p = this.slots[slot];
     if (p !== undefined && p.bytes.length === len) {
       const b = p.bytes;
@@ -126,6 +126,8 @@ class MinuteCache {
   utc = 0;
   /** True when seconds 0..59 of the minute all convert with one offset and no DST flag. */
   uniform = false;
+  /** `utc` in ns (when uniform). */
+  utcNs = 0n;
 
   hit(buf: Buffer, s: number, e: number): boolean {
     const n = e - s;
@@ -145,6 +147,9 @@ class MinuteCache {
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 /** JS `\s` over ASCII: tab, LF, VT, FF, CR, space. */
 const isSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+
+/** n * 1e9 as BigInts for n = 0..60 (a second of a cached minute). */
+const SECOND_NS: bigint[] = Array.from({ length: 61 }, (_, n) => BigInt(n) * NS_PER_SECOND);
 
 const FORMAT_3164 = 'rfc3164';
 const FORMAT_ISO = 'iso';
@@ -347,21 +352,24 @@ export class SyslogSink implements LineSink {
    * hostname, program, pid and msgStart; false (hand the line over) for what the fast path does not take.
    */
   private hostAndTag(buf: Buffer, h: number, e: number): boolean {
-    let sp = h;
-    while (sp < e && buf[sp] !== 0x20) sp++;
-    if (sp === h || sp === e) return false; // no host name or nothing after it: rare, the reference path decides
-    // host name (any bytes but space; usually the same on every line)
-    const hl = sp - h;
-    let same = hl === this.hostLen;
+    // host name (any bytes but space; usually the same on every line): the cached one first
+    let sp = h + this.hostLen;
+    let same = this.hostLen > 0 && sp < e && buf[sp] === 0x20;
     if (same) {
       const k = this.hostKey;
-      for (let i = 0; i < hl; i++) {
+      for (let i = 0; i < this.hostLen; i++) {
         if (k[i] !== buf[h + i]) {
           same = false;
           break;
         }
       }
     }
+    if (!same) {
+      sp = h;
+      while (sp < e && buf[sp] !== 0x20) sp++;
+      if (sp === h || sp === e) return false; // no host name or nothing after it: rare, the reference path decides
+    }
+    const hl = sp - h;
     if (!same) {
       this.host = utf8Slice(buf, h, sp);
       let or = 0;
@@ -380,10 +388,12 @@ export class SyslogSink implements LineSink {
     const a = sp + 1;
     let j = a;
     let c = 0;
+    let hash = 0;
     while (j < e) {
       c = buf[j];
       if (c >= 0x80) return false; // a non-ASCII tag: \s has Unicode members; the reference path decides
       if (c === 0x3a || c === 0x5b || c === 0x5d || isSpace(c)) break;
+      hash = (Math.imul(hash, 31) + c) | 0;
       j++;
     }
     this.program = undefined;
@@ -409,7 +419,7 @@ export class SyslogSink implements LineSink {
     }
     if (colon >= e || buf[colon] !== 0x3a) return true;
     if (colon + 1 < e && buf[colon + 1] !== 0x20) return true;
-    this.program = this.programs.lookup(buf, a, j);
+    this.program = this.programs.lookup(buf, a, j, hash);
     if (pidStart >= 0 && colon - 1 > pidStart) {
       // `/^\d+$/.test(pid) ? Number(pid) : pid`
       const pe = colon - 1;
@@ -498,7 +508,7 @@ export class SyslogSink implements LineSink {
     let time: bigint;
     let flag: 'ambiguous' | 'gap' | undefined;
     if (mc.uniform && second < 60) {
-      time = this.secondsNs(mc.utc + second);
+      time = mc.utcNs + SECOND_NS[second];
     } else {
       const r = this.conv.toUtc(mc.local + second);
       time = this.secondsNs(r.utc);
@@ -547,6 +557,7 @@ export class SyslogSink implements LineSink {
     // minute then hold for every second between.
     mc.uniform = !r0.ambiguous && !r0.gap && !r59.ambiguous && !r59.gap && r59.utc - r0.utc === 59;
     mc.utc = r0.utc;
+    if (mc.uniform) mc.utcNs = BigInt(r0.utc) * NS_PER_SECOND;
   }
 
   /** `YYYY-MM-DD[T ]hh:mm:ss[.,]frac[Z|±hh[:]mm] host tag[pid]: message`; false hands the line over. */
