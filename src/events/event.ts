@@ -34,6 +34,8 @@ export interface TimelineEvent {
   raw_time: string;
   /** Kind-specific fields (JSON outputs only). */
   attrs?: Record<string, unknown>;
+  /** Cache of computeEventId (src/events/event-id.ts); set by eventIdOf, never by collectors. */
+  event_id?: string;
 }
 
 export interface Problem {

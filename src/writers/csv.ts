@@ -12,7 +12,7 @@ import { BufferedFileWriter } from './file-writer.js';
 import { compactAttrs, compactJson } from './json.js';
 import type { EventSink } from './sink.js';
 import { TimeFormatter } from './time-format.js';
-import { computeEventId } from '../events/event-id.js';
+import { eventIdOf } from '../events/event-id.js';
 
 /** Timeline CSV columns, in order. */
 export const TIMELINE_CSV_COLUMNS = [
@@ -120,7 +120,7 @@ export class CsvTimelineSink implements EventSink {
         ',' +
         csvTextCell(ev.raw_time) +
         ',' +
-        computeEventId(ev) +
+        eventIdOf(ev) +
         ',' +
         (ev.attrs === undefined ? '' : csvTextCell(compactAttrs(ev.attrs))) +
         '\n');

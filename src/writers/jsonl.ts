@@ -13,7 +13,7 @@ import { BufferedFileWriter } from './file-writer.js';
 import { jsonString, jsonValue } from './json.js';
 import type { EventSink } from './sink.js';
 import { TimeFormatter } from './time-format.js';
-import { computeEventId } from '../events/event-id.js';
+import { eventIdOf } from '../events/event-id.js';
 
 /** Top-level fields of the timeline JSON record, in output order. */
 export const TIMELINE_JSON_CORE_FIELDS = [
@@ -113,7 +113,7 @@ export class TimelineJsonEncoder {
     }
     if (ev.line !== undefined) s += ',"line":' + JSON.stringify(ev.line);
     if (ev.offset !== undefined) s += ',"offset":' + JSON.stringify(ev.offset);
-    s += ',"raw_time":' + jsonString(ev.raw_time) + ',"event_id":"' + computeEventId(ev) + '"';
+    s += ',"raw_time":' + jsonString(ev.raw_time) + ',"event_id":"' + eventIdOf(ev) + '"';
     const attrs = ev.attrs;
     if (attrs !== undefined) {
       for (const key of Object.keys(attrs)) {

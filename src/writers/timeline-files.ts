@@ -7,6 +7,9 @@ import { BufferedFileWriter } from './file-writer.js';
 import { TimelineJsonEncoder } from './jsonl.js';
 import type { EventSink } from './sink.js';
 
+/** Encoded lines handed to a file writer at once. */
+const WRITE_GROUP_LINES = 256;
+
 export interface TimelineFilePaths {
   csv?: string;
   jsonl?: string;
@@ -36,10 +39,14 @@ export class TimelineFilesSink implements EventSink {
     if (!this.jsonl && !this.json) return;
     const lines = new Array<string>(batch.length);
     for (let i = 0; i < batch.length; i++) lines[i] = this.enc.encode(batch[i]);
-    this.jsonl?.write(lines.join('\n') + '\n');
-    if (this.json) {
-      this.json.write((this.jsonCount === 0 ? '\n' : ',\n') + lines.join(',\n'));
-      this.jsonCount += lines.length;
+    // Groups of lines small enough to be encoded straight into the writer's buffer (no per-batch Buffer).
+    for (let i = 0; i < lines.length; i += WRITE_GROUP_LINES) {
+      const group = lines.slice(i, i + WRITE_GROUP_LINES);
+      this.jsonl?.write(group.join('\n') + '\n');
+      if (this.json) {
+        this.json.write((this.jsonCount === 0 ? '\n' : ',\n') + group.join(',\n'));
+        this.jsonCount += group.length;
+      }
     }
   }
 
