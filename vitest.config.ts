@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     pool: 'forks',
     reporters: ['default', './test/support/summary-reporter.ts'],
+    globalSetup: ['./test/support/restore-sample-dirs.ts'],
   },
 });
