@@ -11,167 +11,27 @@
 // The fast path only ever accepts a line the reference path parses the same way; anything it is unsure of
 // is handed over untouched (test/collectors/host-logs/syslog-equivalence.test.ts compares both on a corpus).
 // References: RFC 3164, RFC 5424, rsyslog templates; docs/formats/syslog.md.
-import { Buffer } from 'node:buffer';
-import { TimeDesc, type TimelineEvent } from '../../events/event.js';
+import type { Buffer } from 'node:buffer';
 import { NS_PER_SECOND, daysFromCivil } from '../../events/time.js';
-import { daemonEventFromMessage, isDaemonUnit } from '../daemon-events/daemon-events.js';
-import { AUTH_ANY_PROGRAM_PREFIX, authProgramKnown, parseAuthMessage } from './auth-parse.js';
-import { type SyslogLine, monthAt, parseSyslogLine, priNames } from './syslog-parse.js';
-import { type LineSink, looksBinary } from './text-file.js';
-import { type HostZone, LocalTimeConverter } from './timezone.js';
+import { MinuteCache, type ProgramInfo, ProgramTable, SECOND_NS, isDigit, isSpace, latin1Slice, utf8Slice } from './syslog-bytes.js';
+import { monthAt } from './syslog-parse.js';
+import { SyslogSinkBase } from './syslog-sink-base.js';
+import type { LineSink } from './text-file.js';
 
-export const SYSLOG_SOURCE = 'syslog';
-export const AUTH_SOURCE = 'auth';
-
-/** The month drop (previous month minus this one) from which a line starts a new year. */
-export const YEAR_ROLLOVER_MONTH_DROP = 2;
-
-/** Tracks RFC 3164 months line by line; counts roll-overs (identical in the pre-pass and the parse pass). */
-export class YearTracker {
-  rollovers = 0;
-  private prev = 0;
-  private lastMonth = 0;
-  private lastDay = 0;
-  /** The month and day of the last line seen, undefined before the first. */
-  get last(): { month: number; day: number } | undefined {
-    return this.lastMonth === 0 ? undefined : { month: this.lastMonth, day: this.lastDay };
-  }
-  /** Feeds the month of the next line; returns the roll-overs so far (0 for the first year). */
-  see(month: number, day: number): number {
-    if (this.prev !== 0 && this.prev - month >= YEAR_ROLLOVER_MONTH_DROP) this.rollovers++;
-    this.prev = month;
-    this.lastMonth = month;
-    this.lastDay = day;
-    return this.rollovers;
-  }
-}
-
-export interface YearInfo {
-  /** Year of the first RFC 3164 line. */
-  startYear: number;
-  source: 'mtime' | 'ctime' | 'none';
-}
-
-export interface SyslogFileInfo {
-  path: string;
-  host: string;
-  inode?: bigint;
-  compressed: boolean;
-  /** syslog, messages, daemon.log, kern.log, docker.log, containerd.log, auth.log, secure */
-  kind: string;
-}
-
-// Node's Buffer#utf8Slice/latin1Slice (what toString calls after checking its arguments) are about twice as fast
-// as toString for short ranges; utf8Slice replaces invalid UTF-8 with U+FFFD like toString. Fall back to
-// toString if they go away (as src/collectors/docker/json-log-parse.ts).
-interface SliceBuffer {
-  utf8Slice(start: number, end: number): string;
-  latin1Slice(start: number, end: number): string;
-}
-const HAS_SLICES =
-  typeof (Buffer.prototype as unknown as Partial<SliceBuffer>).utf8Slice === 'function' &&
-  typeof (Buffer.prototype as unknown as Partial<SliceBuffer>).latin1Slice === 'function';
-const utf8Slice: (b: Buffer, s: number, e: number) => string = HAS_SLICES
-  ? (b, s, e) => (b as unknown as SliceBuffer).utf8Slice(s, e)
-  : (b, s, e) => b.toString('utf8', s, e);
-const latin1Slice: (b: Buffer, s: number, e: number) => string = HAS_SLICES
-  ? (b, s, e) => (b as unknown as SliceBuffer).latin1Slice(s, e)
-  : (b, s, e) => b.toString('latin1', s, e);
-
-/** What we know of one syslog program name (tag). */
-interface ProgramInfo {
-  name: string;
-  /** isDaemonUnit(name): dockerd / containerd lines become daemon events. */
-  daemon: boolean;
-  /** authProgramKnown(name): parseAuthMessage may match any of its messages. */
-  auth: boolean;
-  bytes: Uint8Array;
-}
-
-const PROGRAM_SLOTS = 512;
-
-/** Interns ASCII program names by their bytes (a small direct-mapped table; a collision just replaces). */
-class ProgramTable {
-  private readonly slots: Array<ProgramInfo | undefined> = new Array<ProgramInfo | undefined>(PROGRAM_SLOTS).fill(undefined);
-
-  /** `hash`: (h * 31 + byte) | 0 over the bytes, from 0. */
-  lookup(buf: Buffer, s: number, e: number, hash: number): ProgramInfo {
-    const len = e - s;
-    const h = hash ^ Math.imul(len, 0x9e3779b1);
-    const slot = (h ^ (h >>> 9) ^ (h >>> 18)) & (PROGRAM_SLOTS - 1);
-    const p = this.slots[slot];
-    if (p !== undefined && p.bytes.length === len) {
-      const b = p.bytes;
-      let i = 0;
-      while (i < len && b[i] === buf[s + i]) i++;
-      if (i === len) return p;
-    }
-    const name = latin1Slice(buf, s, e);
-    const info: ProgramInfo = { name, daemon: isDaemonUnit(name), auth: authProgramKnown(name), bytes: new Uint8Array(buf.subarray(s, e)) };
-    this.slots[slot] = info;
-    return info;
-  }
-}
+export { AUTH_SOURCE, SYSLOG_SOURCE, type SyslogFileInfo } from './syslog-sink-base.js';
+export { YEAR_ROLLOVER_MONTH_DROP, YearTracker, type YearInfo } from './syslog-year.js';
 
 /** Longest host name kept in the one-entry host name cache. */
 const HOST_CACHE_BYTES = 256;
-
-/** Wall-clock seconds of one minute of timestamp text, and its UTC conversion when the zone offset is constant. */
-class MinuteCache {
-  readonly key = new Uint8Array(32);
-  len = 0;
-  /** Local seconds (fields as if UTC) at second 0 of the minute. */
-  local = 0;
-  /** UTC seconds at second 0 when `uniform`. */
-  utc = 0;
-  /** True when seconds 0..59 of the minute all convert with one offset and no DST flag. */
-  uniform = false;
-  /** `utc` in ns (when uniform). */
-  utcNs = 0n;
-
-  hit(buf: Buffer, s: number, e: number): boolean {
-    const n = e - s;
-    if (n !== this.len) return false;
-    const k = this.key;
-    for (let i = 0; i < n; i++) if (k[i] !== buf[s + i]) return false;
-    return true;
-  }
-
-  store(buf: Buffer, s: number, e: number): void {
-    const n = e - s;
-    for (let i = 0; i < n; i++) this.key[i] = buf[s + i];
-    this.len = n;
-  }
-}
-
-const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
-/** JS `\s` over ASCII: tab, LF, VT, FF, CR, space. */
-const isSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
-
-/** n * 1e9 as BigInts for n = 0..60 (a second of a cached minute). */
-const SECOND_NS: bigint[] = Array.from({ length: 61 }, (_, n) => BigInt(n) * NS_PER_SECOND);
 
 const FORMAT_3164 = 'rfc3164';
 const FORMAT_ISO = 'iso';
 
 /** The synchronous core: lines in, events out. */
-export class SyslogSink implements LineSink {
-  events: TimelineEvent[] = [];
+export class SyslogSink extends SyslogSinkBase implements LineSink {
   /** Benchmarks and the equivalence test only: false sends every line through the reference path. */
   fastPath = true;
-  private readonly years = new YearTracker();
-  private readonly source: string;
-  private readonly fileUnit: string | undefined;
-  private readonly kind: string;
-  private readonly compressed: boolean;
-  private readonly startYear: number;
-  private readonly yearSource: YearInfo['source'];
-  private readonly tz: string;
-  private readonly tzSource: string;
-  private readonly zone: HostZone['zone'];
   private readonly programs = new ProgramTable();
-  private readonly unitDaemon = new Map<string, boolean>();
-  private readonly m3164 = new MinuteCache();
   private readonly mIso = new MinuteCache();
   private readonly hostKey = new Uint8Array(HOST_CACHE_BYTES);
   private hostLen = -1;
@@ -185,23 +45,6 @@ export class SyslogSink implements LineSink {
   private hostAscii = true;
   private hostIsAscii = true;
 
-  constructor(
-    private readonly info: SyslogFileInfo,
-    private readonly conv: LocalTimeConverter,
-    private readonly year: YearInfo | undefined,
-    private readonly problem: (reason: string) => void,
-  ) {
-    this.source = info.kind === 'auth.log' || info.kind === 'secure' ? AUTH_SOURCE : SYSLOG_SOURCE;
-    this.fileUnit = info.kind === 'docker.log' ? 'dockerd' : info.kind === 'containerd.log' ? 'containerd' : undefined;
-    this.kind = info.kind;
-    this.compressed = info.compressed;
-    this.startYear = year?.startYear ?? 1970;
-    this.yearSource = year?.source ?? 'none';
-    this.tz = conv.attrs.tz;
-    this.tzSource = conv.attrs.tz_source;
-    this.zone = conv.hz.zone;
-  }
-
   readonly line = (buf: Buffer, s: number, e: number, offset: number, lineNo: number): void => {
     if (e === s) return;
     if (this.fastPath) {
@@ -214,138 +57,6 @@ export class SyslogSink implements LineSink {
     }
     this.slowLine(buf, s, e, offset, lineNo);
   };
-
-  /** The reference path: the decoded line through parseSyslogLine. */
-  private slowLine(buf: Buffer, s: number, e: number, offset: number, lineNo: number): void {
-    const text = utf8Slice(buf, s, e);
-    if (text.startsWith('time="') || text.startsWith('time=20')) {
-      this.daemonLine(text, lineNo, offset);
-      return;
-    }
-    const rec = parseSyslogLine(text);
-    if (!rec) {
-      if (looksBinary(buf, s, e)) this.problem(`line ${lineNo}: binary data (${e - s} bytes at offset ${offset}); skipped`);
-      else if (text.trim() !== '') this.problem(`line ${lineNo}: no syslog timestamp: ${JSON.stringify(text.slice(0, 80))}; skipped`);
-      return;
-    }
-    this.record(rec, lineNo, offset);
-  }
-
-  private lastSec = Number.NaN;
-  private lastSecNs = 0n;
-  /** UTC seconds -> ns, memoised (consecutive lines share their second). */
-  private secondsNs(sec: number): bigint {
-    if (sec !== this.lastSec) {
-      this.lastSec = sec;
-      this.lastSecNs = BigInt(sec) * NS_PER_SECOND;
-    }
-    return this.lastSecNs;
-  }
-
-  private isDaemonProgram(program: string): boolean {
-    let d = this.unitDaemon.get(program);
-    if (d === undefined) {
-      d = isDaemonUnit(program);
-      if (this.unitDaemon.size < 4096) this.unitDaemon.set(program, d);
-    }
-    return d;
-  }
-
-  private daemonLine(text: string, lineNo: number, offset: number): void {
-    const de = daemonEventFromMessage(text, this.fileUnit);
-    if (!de || de.time === undefined) {
-      this.problem(`line ${lineNo}: logfmt line without a valid time=: ${JSON.stringify(text.slice(0, 80))}; skipped`);
-      return;
-    }
-    const attrs: Record<string, unknown> = { log: this.info.kind, ...de.attrs };
-    if (this.info.compressed) attrs.compressed = true;
-    this.push(de.time, de.source, text, de.rawTime ?? '', lineNo, offset, attrs, de.container_id);
-  }
-
-  private record(rec: SyslogLine, lineNo: number, offset: number): void {
-    const attrs: Record<string, unknown> = { log: this.info.kind, format: rec.format };
-    let time: bigint;
-    if (rec.utoff !== undefined && rec.year !== undefined) {
-      const local = daysFromCivil(rec.year, rec.month, rec.day) * 86400 + rec.hour * 3600 + rec.minute * 60 + rec.second;
-      time = BigInt(local - rec.utoff) * NS_PER_SECOND + BigInt(rec.nanos);
-    } else {
-      let year = rec.year;
-      if (year === undefined) {
-        year = this.startYear + this.years.see(rec.month, rec.day);
-        this.m3164.len = 0; // the fast path's minute cache assumes it saw the last month
-        attrs.year_inferred = true;
-        attrs.year_source = this.yearSource;
-      }
-      const local = daysFromCivil(year, rec.month, rec.day) * 86400 + rec.hour * 3600 + rec.minute * 60 + rec.second;
-      const r = this.conv.toUtc(local);
-      time = this.secondsNs(r.utc) + (rec.nanos === 0 ? 0n : BigInt(rec.nanos));
-      attrs.tz = this.tz;
-      attrs.tz_source = this.tzSource;
-      if (r.flag === 'ambiguous') attrs.tz_ambiguous = true;
-      else if (r.flag === 'gap') attrs.tz_gap = true;
-    }
-    if (rec.hostname !== undefined) attrs.hostname = rec.hostname;
-    if (rec.program !== undefined) attrs.program = rec.program;
-    if (rec.pid !== undefined) attrs.pid = /^\d+$/.test(rec.pid) ? Number(rec.pid) : rec.pid;
-    if (rec.pri !== undefined) {
-      const p = priNames(rec.pri);
-      attrs.facility = p.facility;
-      attrs.severity = p.severity;
-    }
-    if (rec.msgid !== undefined) attrs.msgid = rec.msgid;
-    if (rec.structuredData !== undefined) attrs.structured_data = rec.structuredData;
-    if (this.info.compressed) attrs.compressed = true;
-    const daemon = rec.program !== undefined && this.isDaemonProgram(rec.program);
-    const auth = rec.program !== undefined && authProgramKnown(rec.program);
-    this.complete(attrs, time, rec.rawTime, rec.program, daemon, auth, rec.message, lineNo, offset);
-  }
-
-  /** Daemon events and auth attrs from the message, then the event. */
-  private complete(
-    attrs: Record<string, unknown>,
-    time: bigint,
-    syslogTime: string,
-    program: string | undefined,
-    daemonProgram: boolean,
-    authProgram: boolean,
-    message: string,
-    lineNo: number,
-    offset: number,
-  ): void {
-    let source = this.source;
-    let containerId: string | undefined;
-    let rawTime = syslogTime;
-    if (program !== undefined && (daemonProgram || this.fileUnit) && message.length > 0) {
-      const de = daemonEventFromMessage(message, daemonProgram ? program : this.fileUnit);
-      if (de) {
-        source = de.source;
-        containerId = de.container_id;
-        const da = de.attrs;
-        // Object.assign(attrs, rest-without-pid) of the reference code; the builtin copy is much cheaper than
-        // keyed stores one by one, and putting back a pid attrs already holds keeps its place and value.
-        if (!('pid' in da)) Object.assign(attrs, da);
-        else if (attrs.pid !== undefined) {
-          const pid = attrs.pid;
-          Object.assign(attrs, da);
-          attrs.pid = pid;
-        } else {
-          for (const k in da) if (k !== 'pid') attrs[k] = da[k];
-        }
-        if (da.pid !== undefined) attrs.daemon_pid = da.pid;
-        if (de.time !== undefined) {
-          attrs.syslog_time = syslogTime;
-          time = de.time;
-          rawTime = de.rawTime ?? rawTime;
-        }
-      }
-    } else if (authProgram || message.startsWith(AUTH_ANY_PROGRAM_PREFIX)) {
-      const auth = parseAuthMessage(program, message);
-      if (auth) {
-        for (const k in auth) attrs[k in attrs ? `auth_${k}` : k] = auth[k];
-      }
-    }
-    this.push(time, source, message, rawTime, lineNo, offset, attrs, containerId);
-  }
 
   /**
    * `host tag[pid]: ` from byte h on (what parseSyslogLine's hostAndTag does on the decoded text): sets
@@ -667,32 +378,5 @@ export class SyslogSink implements LineSink {
     const prog = this.program;
     if (prog === undefined) this.complete(attrs, time, rawTime, undefined, false, false, message, lineNo, offset);
     else this.complete(attrs, time, rawTime, prog.name, prog.daemon, prog.auth, message, lineNo, offset);
-  }
-
-  private push(
-    time: bigint,
-    source: string,
-    message: string,
-    rawTime: string,
-    line: number,
-    offset: number,
-    attrs: Record<string, unknown>,
-    containerId: string | undefined,
-  ): void {
-    const ev: TimelineEvent = {
-      time,
-      timestamp_desc: TimeDesc.recorded,
-      source,
-      host: this.info.host,
-      message,
-      path: this.info.path,
-      inode: this.info.inode,
-      line,
-      offset,
-      raw_time: rawTime,
-      attrs,
-    };
-    if (containerId) ev.container_id = containerId;
-    this.events.push(ev);
   }
 }
