@@ -46,7 +46,8 @@ export function parseRfc3339Nano(text: string): bigint | undefined {
   return BigInt(secs) * NS_PER_SECOND + frac;
 }
 
-function civilFromDays(days: number): [number, number, number] {
+/** Year, month, day of a day count from 1970-01-01 (Hinnant's civil_from_days). */
+export function civilFromDays(days: number): [number, number, number] {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;

@@ -2,11 +2,9 @@
 // `.log.N.gz` inflated as a stream) from the VFS and hands the bytes to the parser in json-log-parse.ts.
 // References: moby/moby daemon/logger/jsonfilelog/jsonfilelog.go, daemon/logger/jsonfilelog/jsonlog/jsonlogbytes.go,
 // daemon/logger/loggerutils/logfile.go (rotate, compressFile: `<id>-json.log.N[.gz]`); docs/formats/docker-json-file.md.
-import { Buffer } from 'node:buffer';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { type TimelineEvent, errorMessage } from '../../events/event.js';
 import { type VfsFile, baseName } from '../../fs/vfs.js';
+import { inflatedChunks, parseInBatches, plainChunks, startsWithGzipMagic } from '../file-bytes.js';
 import type { CollectorContext, EventSource } from '../types.js';
 import { type JsonLogFileInfo, type JsonLogLimits, JsonLogParser } from './json-log-parse.js';
 import { readJsonLogEdges } from '../../lifecycle/json-log-edges.js'; // issue 6
@@ -91,13 +89,7 @@ export async function* readJsonLogFile(
   const batch = options.batchEvents ?? JSON_LOG_BATCH_EVENTS;
   const readChunk = options.readChunkBytes ?? JSON_LOG_READ_CHUNK_BYTES;
   try {
-    const magic = new Uint8Array(2);
-    let gz = false;
-    try {
-      gz = file.read(magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-    } catch {
-      // reported by the read loop below
-    }
+    const gz = startsWithGzipMagic(file);
     if (!gz && ref.path.endsWith('.gz')) warn('named .gz but does not start with the gzip magic 1f 8b; read as text');
     const info: JsonLogFileInfo = {
       path: ref.path,
@@ -109,80 +101,18 @@ export async function* readJsonLogFile(
     };
     const parser = new JsonLogParser(info, warn, options);
     if (options.disableFastPath) parser.disableFastPath = true;
-    if (gz) {
-      yield* inflateInto(file, parser, warn, options.maxGzInflatedBytes ?? MAX_GZ_INFLATED_BYTES, readChunk, batch);
-    } else {
-      const buf = new Uint8Array(readChunk);
-      let pos = 0;
-      for (;;) {
-        let n: number;
-        try {
-          n = file.read(buf, 0, readChunk, pos);
-        } catch (err) {
-          warn(`read error at offset ${pos}: ${errorMessage(err)}; kept what was read before`);
-          break;
-        }
-        if (n <= 0) break;
-        pos += n;
-        for (let i = 0; i < n; i += FEED_BYTES) {
-          parser.feed(buf.subarray(i, Math.min(n, i + FEED_BYTES)));
-          if (parser.events.length >= batch) yield parser.take();
-        }
-      }
-    }
-    parser.finish();
-    if (parser.events.length > 0) yield parser.take();
+    const chunks = gz
+      ? inflatedChunks(file, warn, {
+          maxInflated: options.maxGzInflatedBytes ?? MAX_GZ_INFLATED_BYTES,
+          limitName: 'MAX_GZ_INFLATED_BYTES',
+          readChunkBytes: readChunk,
+          outChunkBytes: FEED_BYTES,
+          kept: 'events',
+        })
+      : plainChunks(file, warn, readChunk);
+    yield* parseInBatches(parser, chunks, FEED_BYTES, batch);
   } finally {
     file.close();
-  }
-}
-
-/** Input chunks for gunzip: fresh buffers (a stream may hold on to them). */
-function* fileChunks(file: VfsFile, size: number): Generator<Buffer> {
-  let pos = 0;
-  for (;;) {
-    const buf = Buffer.allocUnsafe(size);
-    const n = file.read(buf, 0, size, pos);
-    if (n <= 0) return;
-    pos += n;
-    yield n === size ? buf : buf.subarray(0, n);
-  }
-}
-
-/** Streams a gzip file through node:zlib into the parser; never holds more than a few chunks in memory. */
-async function* inflateInto(
-  file: VfsFile,
-  parser: JsonLogParser,
-  warn: (reason: string) => void,
-  maxInflated: number,
-  readChunk: number,
-  batch: number,
-): AsyncGenerator<TimelineEvent[]> {
-  const input = Readable.from(fileChunks(file, readChunk), { objectMode: false });
-  const gunzip = createGunzip({ chunkSize: FEED_BYTES });
-  input.on('error', (err) => gunzip.destroy(err));
-  input.pipe(gunzip);
-  let inflated = 0;
-  try {
-    for await (const out of gunzip as AsyncIterable<Buffer>) {
-      if (inflated + out.length > maxInflated) {
-        parser.feed(out.subarray(0, maxInflated - inflated));
-        inflated = maxInflated;
-        warn(
-          `inflates to more than ${maxInflated} bytes (MAX_GZ_INFLATED_BYTES); stopped there, kept the events before`,
-        );
-        break;
-      }
-      inflated += out.length;
-      parser.feed(out);
-      if (parser.events.length >= batch) yield parser.take();
-    }
-  } catch (err) {
-    warn(`gzip stream damaged after ${inflated} inflated bytes (${errorMessage(err)}); kept the events before`);
-  } finally {
-    input.unpipe(gunzip);
-    input.destroy();
-    gunzip.destroy();
   }
 }
 

@@ -6,11 +6,9 @@
 // (rotation, compression); container/container.go StartLogger (`local-logs/container.log`; the cache path from
 // GetRootResourcePath("container-cached.log")); daemon/logger/loggerutils/cache/local_cache.go.
 // docs/formats/docker-local-log.md.
-import { Buffer } from 'node:buffer';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { errorMessage, type TimelineEvent } from '../../events/event.js';
 import { baseName, joinPath, type Vfs, type VfsFile } from '../../fs/vfs.js';
+import { inflatedChunks, parseInBatches, plainChunks, startsWithGzipMagic } from '../file-bytes.js';
 import type { CollectorContext, EventSource } from '../types.js';
 import { sortRotated } from './containers.js';
 import { type LocalLogFileInfo, type LocalLogLimits, LocalLogParser } from './local-log-parse.js';
@@ -91,13 +89,7 @@ export async function* readLocalLogFile(
   }
   const batch = options.batchEvents ?? BATCH_EVENTS;
   try {
-    const magic = new Uint8Array(2);
-    let gz = false;
-    try {
-      gz = file.read(magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-    } catch {
-      // reported by the read loop
-    }
+    const gz = startsWithGzipMagic(file);
     if (!gz && ref.path.endsWith('.gz')) warn('named .gz but does not start with the gzip magic 1f 8b; read as is');
     const info: LocalLogFileInfo = {
       path: ref.path,
@@ -109,65 +101,19 @@ export async function* readLocalLogFile(
       kind: ref.kind,
     };
     const parser = new LocalLogParser(info, warn, options);
-    if (gz) {
-      const maxInflated = options.maxGzInflatedBytes ?? MAX_LOCAL_GZ_INFLATED_BYTES;
-      const input = Readable.from(fileChunks(file), { objectMode: false });
-      const gunzip = createGunzip({ chunkSize: FEED_BYTES });
-      input.on('error', (err) => gunzip.destroy(err));
-      input.pipe(gunzip);
-      let inflated = 0;
-      try {
-        for await (const out of gunzip as AsyncIterable<Buffer>) {
-          if (inflated + out.length > maxInflated) {
-            parser.feed(out.subarray(0, maxInflated - inflated));
-            warn(`inflates to more than ${maxInflated} bytes (MAX_LOCAL_GZ_INFLATED_BYTES); stopped there`);
-            break;
-          }
-          inflated += out.length;
-          parser.feed(out);
-          if (parser.events.length >= batch) yield parser.take();
-        }
-      } catch (err) {
-        warn(`gzip stream damaged after ${inflated} inflated bytes (${errorMessage(err)}); kept the events before`);
-      } finally {
-        input.unpipe(gunzip);
-        input.destroy();
-        gunzip.destroy();
-      }
-    } else {
-      const buf = new Uint8Array(READ_CHUNK);
-      let pos = 0;
-      for (;;) {
-        let n: number;
-        try {
-          n = file.read(buf, 0, READ_CHUNK, pos);
-        } catch (err) {
-          warn(`read error at offset ${pos}: ${errorMessage(err)}; kept what was read before`);
-          break;
-        }
-        if (n <= 0) break;
-        pos += n;
-        for (let i = 0; i < n; i += FEED_BYTES) {
-          parser.feed(buf.subarray(i, Math.min(n, i + FEED_BYTES)));
-          if (parser.events.length >= batch) yield parser.take();
-        }
-      }
-    }
-    parser.finish();
-    if (parser.events.length > 0) yield parser.take();
+    const chunks = gz
+      ? inflatedChunks(file, warn, {
+          maxInflated: options.maxGzInflatedBytes ?? MAX_LOCAL_GZ_INFLATED_BYTES,
+          limitName: 'MAX_LOCAL_GZ_INFLATED_BYTES',
+          readChunkBytes: READ_CHUNK,
+          outChunkBytes: FEED_BYTES,
+          kept: 'events',
+          keptOnLimit: false,
+        })
+      : plainChunks(file, warn, READ_CHUNK);
+    yield* parseInBatches(parser, chunks, FEED_BYTES, batch);
   } finally {
     file.close();
-  }
-}
-
-function* fileChunks(file: VfsFile): Generator<Buffer> {
-  let pos = 0;
-  for (;;) {
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
-    const n = file.read(buf, 0, READ_CHUNK, pos);
-    if (n <= 0) return;
-    pos += n;
-    yield n === READ_CHUNK ? buf : buf.subarray(0, n);
   }
 }
 

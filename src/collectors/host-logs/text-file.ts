@@ -5,10 +5,9 @@
 // References: gzip RFC 1952; node:zlib createGunzip; the json-file reader (src/collectors/docker/json-log.ts)
 // this mirrors.
 import { Buffer } from 'node:buffer';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { type TimelineEvent, errorMessage } from '../../events/event.js';
 import type { VfsFile } from '../../fs/vfs.js';
+import { inflatedChunks, plainChunks, startsWithGzipMagic } from '../file-bytes.js';
 import type { CollectorContext } from '../types.js';
 
 /** Longest text-log line we buffer; rsyslog's default maximum message is 8 KiB, journald forwards up to 64 KiB. */
@@ -50,76 +49,26 @@ export function openLogBytes(
     warn(`cannot open: ${errorMessage(err)}`);
     return undefined;
   }
-  const magic = new Uint8Array(2);
-  let gz = false;
-  try {
-    gz = file.read(magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-  } catch {
-    // the read loop reports it
-  }
+  const gz = startsWithGzipMagic(file);
   if (!gz && path.endsWith('.gz')) warn('named .gz but does not start with the gzip magic 1f 8b; read as text');
   const readChunk = options.readChunkBytes ?? READ_CHUNK_BYTES;
-  const chunks = gz
-    ? inflate(file, warn, options.maxGzInflatedBytes ?? MAX_GZ_INFLATED_BYTES, readChunk)
-    : plain(file, warn, readChunk);
-  return { inode: file.ino, compressed: gz, chunks };
+  const bytes = gz
+    ? inflatedChunks(file, warn, {
+        maxInflated: options.maxGzInflatedBytes ?? MAX_GZ_INFLATED_BYTES,
+        limitName: 'MAX_GZ_INFLATED_BYTES',
+        readChunkBytes: readChunk,
+        outChunkBytes: 256 * 1024,
+        kept: 'lines',
+      })
+    : plainChunks(file, warn, readChunk);
+  return { inode: file.ino, compressed: gz, chunks: closingAfter(bytes, file) };
 }
 
-async function* plain(file: VfsFile, warn: (r: string) => void, size: number): AsyncGenerator<Buffer> {
-  const buf = Buffer.allocUnsafe(size);
-  let pos = 0;
+/** Closes the file when its chunks are done (or abandoned). */
+async function* closingAfter(chunks: AsyncGenerator<Buffer>, file: VfsFile): AsyncGenerator<Buffer> {
   try {
-    for (;;) {
-      let n: number;
-      try {
-        n = file.read(buf, 0, size, pos);
-      } catch (err) {
-        warn(`read error at offset ${pos}: ${errorMessage(err)}; kept what was read before`);
-        return;
-      }
-      if (n <= 0) return;
-      pos += n;
-      yield buf.subarray(0, n);
-    }
+    yield* chunks;
   } finally {
-    file.close();
-  }
-}
-
-function* fileChunks(file: VfsFile, size: number): Generator<Buffer> {
-  let pos = 0;
-  for (;;) {
-    const buf = Buffer.allocUnsafe(size);
-    const n = file.read(buf, 0, size, pos);
-    if (n <= 0) return;
-    pos += n;
-    yield n === size ? buf : buf.subarray(0, n);
-  }
-}
-
-async function* inflate(file: VfsFile, warn: (r: string) => void, maxInflated: number, size: number): AsyncGenerator<Buffer> {
-  const input = Readable.from(fileChunks(file, size), { objectMode: false });
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  input.on('error', (err) => gunzip.destroy(err));
-  input.pipe(gunzip);
-  let inflated = 0;
-  try {
-    for await (const out of gunzip as AsyncIterable<Buffer>) {
-      if (inflated + out.length > maxInflated) {
-        yield out.subarray(0, maxInflated - inflated);
-        inflated = maxInflated;
-        warn(`inflates to more than ${maxInflated} bytes (MAX_GZ_INFLATED_BYTES); stopped there, kept the lines before`);
-        break;
-      }
-      inflated += out.length;
-      yield out;
-    }
-  } catch (err) {
-    warn(`gzip stream damaged after ${inflated} inflated bytes (${errorMessage(err)}); kept the lines before`);
-  } finally {
-    input.unpipe(gunzip);
-    input.destroy();
-    gunzip.destroy();
     file.close();
   }
 }

@@ -10,6 +10,7 @@
 // default ("compatible"): an ambiguous wall time takes the EARLIER instant (the offset in force before the
 // change), a wall time inside a gap is read with the offset in force before the gap (so it lands after the
 // jump). Both cases are reported to the caller, which marks the event.
+import { civilFromDays, daysFromCivil } from '../../events/time.js';
 
 /** TZif files of real zones are a few KiB; a "fat" one with 2037 transitions stays under 64 KiB. */
 export const MAX_TZIF_BYTES = 1024 * 1024;
@@ -297,27 +298,8 @@ function isLeap(y: number): boolean {
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** Days from 1970-01-01 (Hinnant's days_from_civil, duplicated here to keep this module self-contained). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const mp = (month + 9) % 12;
-  const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
 function yearOf(sec: number): number {
-  const days = Math.floor(sec / 86400);
-  // civil_from_days, year only
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  return yoe + era * 400 + (mp >= 10 ? 1 : 0);
+  return civilFromDays(Math.floor(sec / 86400))[0];
 }
 
 /** Local seconds (since the epoch, as if local were UTC) of a rule's moment in `year`. */
