@@ -1,8 +1,8 @@
 // Carved config.v2.json / hostconfig.json objects -> container inventory rows and timeline events, with the same
-// field extraction and lifecycle events as the live reader (containers.ts containerFromConfig, container-events.ts
-// lifecycleEvents), plus where the bytes were found. A carved config is what Docker wrote at some moment: a removed
-// container, or an older state of a live one (Docker rewrites config.v2.json through a temporary file, leaving earlier
-// versions in free blocks).
+// field extraction and lifecycle events as the live reader (container-config.ts containerFromConfig,
+// container-events.ts lifecycleEvents), plus where the bytes were found. A carved config is what Docker wrote at some
+// moment: a removed container, or an older state of a live one (Docker rewrites config.v2.json through a temporary
+// file, leaving earlier versions in free blocks).
 // References: moby/moby container/container.go, container/state.go, api/types/container/hostconfig.go.
 import type { TimelineEvent } from '../events/event.js';
 import { containerLabel, lifecycleEvents } from '../collectors/docker/container-events.js';

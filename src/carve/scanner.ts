@@ -1,201 +1,48 @@
 // The carving core: bytes in (a ScanTarget read in large chunks), validated Docker objects out. It knows nothing of
 // images or file systems (src/carve/evidence.ts builds the targets), so every guard is testable from a Uint8Array.
 //
-// Signatures (docs/formats/carving.md). Every object Docker writes starts with `{"`, and that two-byte needle is
-// found by Buffer.indexOf at several GB/s; only its hits are looked at more closely:
-//   `{"StreamConfig":`      config.v2.json (Docker >= 17; Go marshals Container's fields in declaration order)
-//   `{"State":{`            config.v2.json / config.json of older Dockers (State first)
-//   `{"Binds":`             hostconfig.json (HostConfig's first field)
-//   `{"log":"`              a json-file log line (one per "\n"; parsed by the json-file reader's fast parser)
-// A config is extended to its closing brace (string- and escape-aware, at most maxConfigBytes, stopping at the
-// first byte JSON cannot hold outside a string), then JSON.parse'd and checked for its required fields.
 // A log line ends at its "\n" (at most maxLogLineBytes); consecutive lines form a fragment that one JsonLogParser
 // reads, so Docker's 16 KiB partial records are rejoined exactly as in a live file.
 // Objects crossing a chunk boundary are found because every chunk is scanned with a lookahead as long as the
 // largest object; a hit is only ever started from inside the chunk proper.
 // References: moby/moby container/container.go (Container field order), api/types/container/hostconfig.go,
 // daemon/logger/jsonfilelog; src/collectors/docker/json-log-parse.ts.
+//
+// Signatures, the brace matcher and the acceptance checks are in signatures.ts; limits, targets and results in
+// scan-types.ts. This module is the scan loop over chunks.
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { TimelineEvent } from '../events/event.js';
 import { JsonLogParser } from '../collectors/docker/json-log-parse.js';
-import { HEX64, isObject, type JsonObject } from '../collectors/docker/json-guard.js';
+import type { JsonObject } from '../collectors/docker/json-guard.js';
+import {
+  type CarveLimits,
+  type CarveStats,
+  type CarveVia,
+  type CarvedKind,
+  type CarvedObject,
+  DEFAULT_CARVE_LIMITS,
+  type ScanTarget,
+} from './scan-types.js';
+import {
+  LBRACE,
+  NL,
+  OPEN,
+  QUOTE,
+  RBRACE,
+  SIG_BINDS,
+  SIG_LOG,
+  SIG_STATE,
+  SIG_STREAMCONFIG,
+  isCarvedConfig,
+  isCarvedHostConfig,
+  matchAt,
+  objectEnd,
+  sha256,
+} from './signatures.js';
 
-/** Bytes read and scanned at once. */
-export const CARVE_CHUNK_BYTES = 8 * 1024 * 1024;
-/** Largest config.v2.json / hostconfig.json carved (real ones are a few KiB; a huge Env still fits). */
-export const MAX_CARVED_CONFIG_BYTES = 1024 * 1024;
-/**
- * Longest carved log line: Docker cuts messages at 16 KiB; escaping (`\u003c` for `<`, ...) can make that up to
- * six times longer, plus the fields.
- */
-export const MAX_CARVED_LOG_LINE_BYTES = 128 * 1024;
-/** Bytes the brace matcher may walk per chunk, as a multiple of the chunk size (hostile data cannot go quadratic). */
-export const EXTEND_BUDGET_FACTOR = 4;
-/** Objects kept (configs + hostconfigs); more are counted, not kept. */
-export const MAX_CARVED_OBJECTS = 100_000;
-/** Log events kept in memory (about 0.5 KiB each); more are counted, not kept. */
-export const MAX_CARVED_LOG_EVENTS = 1_000_000;
-
-export interface CarveLimits {
-  chunkBytes: number;
-  maxConfigBytes: number;
-  maxLogLineBytes: number;
-  extendBudgetFactor: number;
-  maxObjects: number;
-  maxLogEvents: number;
-}
-
-export const DEFAULT_CARVE_LIMITS: Readonly<CarveLimits> = Object.freeze({
-  chunkBytes: CARVE_CHUNK_BYTES,
-  maxConfigBytes: MAX_CARVED_CONFIG_BYTES,
-  maxLogLineBytes: MAX_CARVED_LOG_LINE_BYTES,
-  extendBudgetFactor: EXTEND_BUDGET_FACTOR,
-  maxObjects: MAX_CARVED_OBJECTS,
-  maxLogEvents: MAX_CARVED_LOG_EVENTS,
-});
-
-/** Where carved bytes came from. */
-export type CarveVia = 'unallocated' | 'deleted-inode' | 'disk';
-
-/** A stream of bytes to carve: a span of free blocks, the readable content of a deleted inode, a disk region. */
-export interface ScanTarget {
-  /** Label of the file system (or `disk`) for provenance. */
-  fs: string;
-  via: CarveVia;
-  /** Bytes in the target (positions 0..size). */
-  size: number;
-  /** Reads up to `length` bytes at `position`; bytes not to be carved (allocated blocks) must read as zeros. */
-  read(buf: Uint8Array, bufOffset: number, length: number, position: number): number;
-  /** Absolute disk offset of target byte `pos` (undefined when unknown). */
-  diskOffset(pos: number): bigint | undefined;
-  /** Offset inside the file system of byte `pos`. */
-  fsOffset(pos: number): bigint | undefined;
-  /** For deleted inodes. */
-  inode?: number;
-  containerId?: string;
-  names?: string[];
-  /** Objects of one group (the files of one deleted directory) belong together. */
-  group?: string;
-  /** Label of the file system holding byte `pos` when a target spans several (whole-disk carving). */
-  fsAt?(pos: number): string;
-}
-
-export type CarvedKind = 'config' | 'hostconfig';
-
-export interface CarvedObject {
-  kind: CarvedKind;
-  value: JsonObject;
-  fs: string;
-  via: CarveVia;
-  /** Absolute disk offset of the object's first byte. */
-  offset?: bigint;
-  fsOffset?: bigint;
-  inode?: number;
-  /** Offset inside the deleted file. */
-  fileOffset?: number;
-  /** ScanTarget.group of where it was found. */
-  group?: string;
-  bytes: number;
-  sha256: string;
-  /** Same content met again at other offsets (not kept). */
-  duplicates: number;
-  /** Offsets of the duplicates (the first 16). */
-  duplicateOffsets: string[];
-}
-
-export interface CarveStats {
-  targets: number;
-  bytesScanned: number;
-  hits: number;
-  configs: number;
-  hostconfigs: number;
-  logLines: number;
-  duplicates: number;
-  rejected: number;
-  budgetSkips: number;
-  droppedOverLimit: number;
-}
-
-// byte constants
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const QUOTE = 0x22;
-const BSLASH = 0x5c;
-const NL = 0x0a;
-const OPEN = Buffer.from('{"', 'latin1');
-const SIG_STREAMCONFIG = Buffer.from('{"StreamConfig":', 'latin1');
-const SIG_STATE = Buffer.from('{"State":{', 'latin1');
-const SIG_BINDS = Buffer.from('{"Binds":', 'latin1');
-const SIG_LOG = Buffer.from('{"log":"', 'latin1');
-
-function matchAt(buf: Uint8Array, at: number, sig: Uint8Array, end: number): boolean {
-  if (at + sig.length > end) return false;
-  for (let i = 2; i < sig.length; i++) if (buf[at + i] !== sig[i]) return false;
-  return true;
-}
-
-/**
- * End (exclusive) of the JSON object starting with `{` at `start`, or -1: unbalanced within `limit` bytes, or a
- * byte no JSON text holds outside a string (a control character, NUL). String- and escape-aware; iterative, so
- * any nesting depth costs only a counter. Reports the bytes walked through `walked`.
- */
-export function objectEnd(buf: Uint8Array, start: number, limit: number, walked: { n: number }): number {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const end = Math.min(b.length, start + limit);
-  let depth = 0;
-  let i = start;
-  while (i < end) {
-    const c = b[i]!;
-    if (c === QUOTE) {
-      // jump to the closing quote: the next `"` not preceded by an odd run of backslashes
-      let q = i + 1;
-      for (;;) {
-        q = b.indexOf(QUOTE, q);
-        if (q < 0 || q >= end) {
-          walked.n += end - start;
-          return -1;
-        }
-        let k = q - 1;
-        while (b[k] === BSLASH) k--;
-        if (((q - 1 - k) & 1) === 0) break;
-        q++;
-      }
-      i = q + 1;
-      continue;
-    }
-    if (c === LBRACE || c === 0x5b) depth++;
-    else if (c === RBRACE || c === 0x5d) {
-      depth--;
-      if (depth === 0) {
-        walked.n += i + 1 - start;
-        return c === RBRACE ? i + 1 : -1;
-      }
-      if (depth < 0) break;
-    } else if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
-    else if (c >= 0x80) break; // non-ASCII outside a string: not JSON
-    i++;
-  }
-  walked.n += i - start;
-  return -1;
-}
-
-function sha256(buf: Uint8Array, s: number, e: number): string {
-  return createHash('sha256').update(buf.subarray(s, e)).digest('hex');
-}
-
-/** A carved config.v2.json / config.json: ID of 64 hex, a State object, and Created or Config. */
-export function isCarvedConfig(v: unknown): v is JsonObject {
-  if (!isObject(v)) return false;
-  return typeof v.ID === 'string' && HEX64.test(v.ID) && isObject(v.State) && (typeof v.Created === 'string' || isObject(v.Config));
-}
-
-/** A carved hostconfig.json: Binds (null or a list) and LogConfig, NetworkMode or RestartPolicy. */
-export function isCarvedHostConfig(v: unknown): v is JsonObject {
-  if (!isObject(v) || !('Binds' in v)) return false;
-  if (v.Binds !== null && !Array.isArray(v.Binds)) return false;
-  return isObject(v.LogConfig) || typeof v.NetworkMode === 'string' || isObject(v.RestartPolicy);
-}
+export * from './scan-types.js';
+export { isCarvedConfig, isCarvedHostConfig, objectEnd } from './signatures.js';
 
 interface OpenFragment {
   parser: JsonLogParser;
@@ -386,8 +233,9 @@ export class Carver {
       const disk = t.diskOffset(pos);
       const fsOff = t.fsOffset(pos);
       const fs = t.fsAt ? t.fsAt(pos) : t.fs;
-      // the parser made these objects for us alone: completed in place (no copies: millions of lines)
-      const attrs = (ev.attrs ??= {}) as Record<string, unknown>;
+      // The parser shares one frozen attrs object between records (the writers encode it once): copy it.
+      const attrs: Record<string, unknown> = { ...ev.attrs };
+      ev.attrs = attrs;
       attrs.recovered = 'carved';
       attrs.via = t.via;
       attrs.fs = fs;

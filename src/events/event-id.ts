@@ -81,14 +81,76 @@ function prefixState(ev: EventKey): PrefixState {
 
 const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 
+/** Scratch for the decimal digits of a position, least significant first (2^53 has 16 digits). */
+const POSITION_DIGITS = new Uint8Array(16);
+
+/** The two 32-bit halves of the last id computed by `eventIdHalves` (read right after the call). */
+export const eventIdResult = { hi: 0, lo: 0 };
+
+/**
+ * The id of `ev` as two 32-bit halves in `eventIdResult`, without building the key string: the writers print the
+ * hex digits straight into their byte buffers. The time's decimal digits are `timeHead` followed, when `fracDigits`
+ * is given, by the nine ASCII digits at fracDigits[fracAt..fracAt+9): `ev.time.toString()`, or its whole seconds
+ * and the nanosecond digits a writer has already printed (saving a bigint-to-string conversion per event).
+ *
+ * The loop keeps the 64-bit state in four 16-bit limbs so every step is small-integer arithmetic (FNV's prime is
+ * 2^40 + 0x1b3: multiply each limb by 0x1b3, add the low two limbs shifted by 40 bits, carry); the result equals
+ * fnvContinue's.
+ */
+export function eventIdHalves(ev: EventKey, timeHead: string, fracDigits?: Uint8Array, fracAt = 0): void {
+  const p = prefixState(ev);
+  let h0 = p.lo & 0xffff;
+  let h1 = p.lo >>> 16;
+  let h2 = p.hi & 0xffff;
+  let h3 = p.hi >>> 16;
+  // Same key as computeEventId: `o<offset>` | `l<line>` | `m<message>`, NUL, time digits. A position that is a
+  // non-negative safe integer (nearly always) is hashed from its digits without String().
+  const n = ev.offset !== undefined ? ev.offset : ev.line;
+  let digitCount = 0;
+  let pos = '';
+  if (n !== undefined && n >= 0 && Number.isSafeInteger(n)) {
+    let x = n;
+    do {
+      const q = Math.floor(x / 10);
+      POSITION_DIGITS[digitCount++] = 48 + (x - q * 10);
+      x = q;
+    } while (x > 0);
+  } else {
+    pos = n !== undefined ? String(n) : ev.message;
+  }
+  const tag = ev.offset !== undefined ? 0x6f : ev.line !== undefined ? 0x6c : 0x6d; // 'o' | 'l' | 'm'
+  const posLen = digitCount > 0 ? digitCount : pos.length;
+  const headLen = posLen + 2 + timeHead.length;
+  const total = headLen + (fracDigits === undefined ? 0 : 9);
+  for (let k = 0; k < total; k++) {
+    let c: number;
+    if (k === 0) c = tag;
+    else if (k <= posLen) c = digitCount > 0 ? POSITION_DIGITS[digitCount - k] : pos.charCodeAt(k - 1);
+    else if (k === posLen + 1) c = 0;
+    else if (k < headLen) c = timeHead.charCodeAt(k - posLen - 2);
+    else c = (fracDigits as Uint8Array)[fracAt + k - headLen];
+    h0 ^= c; // a UTF-16 code unit (< 2^16) only touches the lowest limb
+    const t0 = h0 * 0x1b3;
+    let t1 = h1 * 0x1b3;
+    let t2 = h2 * 0x1b3 + (h0 << 8);
+    const t3 = h3 * 0x1b3 + (h1 << 8);
+    t1 += t0 >>> 16;
+    h0 = t0 & 0xffff;
+    t2 += t1 >>> 16;
+    h1 = t1 & 0xffff;
+    h3 = (t3 + (t2 >>> 16)) & 0xffff;
+    h2 = t2 & 0xffff;
+  }
+  eventIdResult.hi = ((h3 << 16) | h2) >>> 0;
+  eventIdResult.lo = ((h1 << 16) | h0) >>> 0;
+}
+
 /** The deterministic id of one timeline event (16 hex digits). */
 export function computeEventId(ev: EventKey): string {
-  const p = prefixState(ev);
   // Without a position in a file, the message tells apart the several events one artifact yields at one time
   // (findings, writable-layer changes, config fields).
-  const pos = ev.offset !== undefined ? `o${ev.offset}` : ev.line !== undefined ? `l${ev.line}` : `m${ev.message}`;
-  const [hi, lo] = fnvContinue(p.hi, p.lo, `${pos}\u0000${ev.time}`);
-  return hex8(hi) + hex8(lo);
+  eventIdHalves(ev, ev.time.toString());
+  return hex8(eventIdResult.hi) + hex8(eventIdResult.lo);
 }
 
 /** The event's id, computed once and kept on the event (writers of several formats share it). */

@@ -13,10 +13,52 @@ import {
   TIMELINE_CSV_COLUMNS,
   TimelineFilesSink,
 } from '../../src/writers/index.js';
-import { randomEvents } from '../timeline/helpers.js';
+import type { TimelineEvent } from '../../src/events/event.js';
+import { randomEvents, rng } from '../timeline/helpers.js';
+
+/** A frozen attrs object shared by many events, as the json-file reader emits them (the writer caches it by identity). */
+const SHARED_ATTRS = Object.freeze({ stream: 'stderr', attrs: { tag: '=x,"y"' } });
+
+/** Events whose every text field is hostile to CSV/JSON encoding, with extreme times and numbers. */
+function hostileEvents(n: number, seed: number): TimelineEvent[] {
+  const r = rng(seed);
+  const pieces = ['plain', '"q"', 'a,b', 'cr\r', 'lf\n', '=1+1', '+x', '-rw', '@SUM', '\ttab', '\\back', 'é', '✓', '😀',
+    '\ud800', '\udc00x', '\u0000', '\u001f', '\ufffd', '', ' ', "'", '<>&', '\u2028'];
+  const text = (): string => {
+    let s = '';
+    const k = Math.floor(r() * 5);
+    for (let i = 0; i < k; i++) s += pieces[Math.floor(r() * pieces.length)];
+    return s;
+  };
+  const times = [0n, 1n, -1n, 999_999_999n, 1_000_000_000n, -62_135_596_800_000_000_000n, -70_000_000_000_000_000_000n,
+    253_402_300_800_000_000_000n, 1_714_557_600_123_456_789n];
+  const out: TimelineEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const e: TimelineEvent = {
+      time: r() < 0.3 ? times[Math.floor(r() * times.length)] : 1_714_557_600_000_000_000n + BigInt(Math.floor(r() * 1e12)),
+      timestamp_desc: r() < 0.8 ? 'Event Recorded Time' : text(),
+      source: r() < 0.8 ? 'docker:json-log' : text(),
+      host: r() < 0.8 ? 'h' : text(),
+      message: i % 1500 === 7 ? 'x"'.repeat(800_000) : text(),
+      path: r() < 0.7 ? '/var/lib/docker/containers/abc/abc-json.log' : text(),
+      raw_time: r() < 0.7 ? '2024-05-01T10:00:00.1Z' : text(),
+    };
+    if (r() < 0.6) e.line = r() < 0.9 ? Math.floor(r() * 1e7) : [-1, 1.5, Number.MAX_SAFE_INTEGER + 2, NaN][Math.floor(r() * 4)];
+    if (r() < 0.5) e.offset = r() < 0.9 ? Math.floor(r() * 1e12) : [-7, 0.25, 2 ** 60][Math.floor(r() * 3)];
+    if (r() < 0.6) e.container_id = r() < 0.8 ? 'ab'.repeat(32) : text();
+    if (r() < 0.5) e.container_name = text();
+    if (r() < 0.5) e.inode = r() < 0.8 ? BigInt(Math.floor(r() * 1e9)) : [2n ** 60n, -5n, 0n][Math.floor(r() * 3)];
+    if (r() < 0.5) {
+      e.attrs = r() < 0.5 ? (r() < 0.5 ? SHARED_ATTRS : { stream: 'stdout', compressed: true }) : { [text() || 'k']: text(), message: 1n, attr_x: { n: [1, text()] }, u: undefined, big: 2n ** 70n };
+    }
+    if (r() < 0.05) e.event_id = 'preset' + text();
+    out.push(e);
+  }
+  return out;
+}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotsam-tf-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => { if (!process.env.KEEP) fs.rmSync(dir, { recursive: true, force: true }); });
 
 describe('TimelineFilesSink', () => {
   it('writes the same bytes as CsvTimelineSink, JsonlTimelineSink and JsonArrayTimelineSink, also after reset', async () => {
@@ -34,6 +76,27 @@ describe('TimelineFilesSink', () => {
     }
     for (const ext of ['csv', 'jsonl', 'json']) {
       expect(fs.readFileSync(path.join(dir, `a.${ext}`)).equals(fs.readFileSync(path.join(dir, `b.${ext}`))), ext).toBe(true);
+    }
+  });
+
+  it('writes the same bytes as the reference sinks on hostile events (quotes, formula triggers, escapes, surrogates, odd times and numbers, huge rows)', async () => {
+    const events = hostileEvents(4000, 99);
+    for (const formats of [['csv', 'jsonl', 'json'], ['json'], ['jsonl'], ['csv', 'json']]) {
+      const tag = formats.join('-');
+      const paths = Object.fromEntries(formats.map((f) => [f, path.join(dir, `h-${tag}.${f}`)]));
+      const combined = new TimelineFilesSink(paths);
+      for (let i = 0; i < events.length; i += 700) await combined.write(events.slice(i, i + 700));
+      await combined.close();
+      const make = { csv: CsvTimelineSink, jsonl: JsonlTimelineSink, json: JsonArrayTimelineSink } as const;
+      for (const f of formats) {
+        const ref = new make[f as keyof typeof make](path.join(dir, `r-${tag}.${f}`));
+        // fresh copies: the reference sinks cache event ids on the events
+        for (let i = 0; i < events.length; i += 700) await ref.write(events.slice(i, i + 700).map((e) => ({ ...e })));
+        await ref.close();
+        const ours = fs.readFileSync(paths[f]);
+        const theirs = fs.readFileSync(path.join(dir, `r-${tag}.${f}`));
+        expect(ours.equals(theirs), `${tag} ${f}`).toBe(true);
+      }
     }
   });
 

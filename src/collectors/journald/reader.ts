@@ -5,6 +5,7 @@
 // References: systemd/systemd docs/JOURNAL_FILE_FORMAT.md ("Reading", "Entry Array Objects");
 // src/libsystemd/sd-journal/journal-file.c (journal_file_move_to_object, check_object, journal_file_data_payload);
 // src/libsystemd/sd-journal/journal-verify.c (linear object walk); docs/formats/journald.md.
+// The page cache (page-cache.ts) and the returned shapes (journal-entry.ts) are beside this module.
 import { Buffer, isUtf8 } from 'node:buffer';
 import { errorMessage } from '../../events/event.js';
 import type { VfsFile } from '../../fs/vfs.js';
@@ -41,110 +42,14 @@ import {
   u64,
   u64big,
 } from './format.js';
+import type { JournalEntry, JournalField, JournalReaderOptions } from './journal-entry.js';
+import { MAX_PAGES, PAGE_BYTES, PageCache } from './page-cache.js';
 
-export interface JournalField {
-  name: string;
-  /** The value as UTF-8 (invalid sequences replaced by U+FFFD). */
-  text: string;
-  /** The raw value bytes, only when they are not valid UTF-8. */
-  raw?: Uint8Array;
-}
+export type { JournalEntry, JournalField, JournalReaderOptions } from './journal-entry.js';
 
-export interface JournalEntry {
-  /** Byte offset of the ENTRY object in the file. */
-  offset: number;
-  seqnum: bigint;
-  /** __REALTIME_TIMESTAMP, µs since the epoch. */
-  realtime: bigint;
-  /** __MONOTONIC_TIMESTAMP, µs since boot `bootId`. */
-  monotonic: bigint;
-  bootId: string;
-  fields: JournalField[];
-  /** Found by the object scan (not through the entry-array chain). */
-  scanned: boolean;
-}
-
-export interface JournalReaderOptions {
-  maxObjectBytes?: number;
-  maxDecompressedBytes?: number;
-  maxEntryItems?: number;
-  maxEntryArrayChain?: number;
-  /** Page size and page count of the read cache. */
-  pageBytes?: number;
-  maxPages?: number;
-  /** DATA objects whose decoded field is kept for reuse (shared fields such as _HOSTNAME repeat in every entry). */
-  maxCachedFields?: number;
-}
-
-const PAGE_BYTES = 64 * 1024;
-const MAX_PAGES = 64;
 const MAX_CACHED_FIELDS = 16384;
 /** Only fields this small are cached (bounds the cache to MAX_CACHED_FIELDS × this). */
 const MAX_CACHED_FIELD_BYTES = 1024;
-
-/** Positional reads through a FIFO cache of fixed-size pages. */
-class PageCache {
-  private readonly pages = new Map<number, Buffer>();
-
-  constructor(
-    private readonly file: VfsFile,
-    readonly size: number,
-    private readonly pageBytes: number,
-    private readonly maxPages: number,
-  ) {}
-
-  private page(index: number): Buffer {
-    let p = this.pages.get(index);
-    if (p) return p;
-    const start = index * this.pageBytes;
-    const len = Math.min(this.pageBytes, this.size - start);
-    p = Buffer.allocUnsafe(len);
-    let got = 0;
-    while (got < len) {
-      const n = this.file.read(p, got, len - got, start + got);
-      if (n <= 0) break;
-      got += n;
-    }
-    if (got < len) p = p.subarray(0, got);
-    if (this.pages.size >= this.maxPages) this.pages.delete(this.pages.keys().next().value as number);
-    this.pages.set(index, p);
-    return p;
-  }
-
-  /** `len` bytes at `off`, or undefined when they are not all in the file. The result may share memory with the
-   *  cache: read it before the next call that could evict (callers copy what they keep). */
-  read(off: number, len: number): Buffer | undefined {
-    if (off < 0 || len < 0 || off + len > this.size) return undefined;
-    const first = Math.floor(off / this.pageBytes);
-    const last = Math.floor((off + len - 1) / this.pageBytes);
-    if (len === 0) return Buffer.alloc(0);
-    if (first === last) {
-      const p = this.page(first);
-      const s = off - first * this.pageBytes;
-      return s + len <= p.length ? p.subarray(s, s + len) : undefined;
-    }
-    const out = Buffer.allocUnsafe(len);
-    if (len > this.pageBytes * 4) {
-      let got = 0;
-      while (got < len) {
-        const n = this.file.read(out, got, len - got, off + got);
-        if (n <= 0) return undefined;
-        got += n;
-      }
-      return out;
-    }
-    let done = 0;
-    for (let i = first; i <= last; i++) {
-      const p = this.page(i);
-      const s = i === first ? off - first * this.pageBytes : 0;
-      const n = Math.min(p.length - s, len - done);
-      if (n <= 0) return undefined;
-      p.copy(out, done, s, s + n);
-      done += n;
-    }
-    return done === len ? out : undefined;
-  }
-}
 
 /** A failed read of one object: why, already phrased for a problem. */
 class ObjectProblem {
