@@ -20,7 +20,8 @@ const benchDir = path.join(repo, '.bench');
 
 if (args[0] === '--run-child') {
   // Child mode: triage only, so peak RSS covers triage and nothing else.
-  const { triage } = await import(path.join(repo, 'dist/src/index.js'));
+  const { triage, tuneHeapForStreaming } = await import(path.join(repo, 'dist/src/index.js'));
+  tuneHeapForStreaming(); // as the CLI does
   const t0 = performance.now();
   const result = await triage({ sources: [args[1]], out: args[2], formats: args[3].split(','), jobs: 1 });
   const ms = performance.now() - t0;

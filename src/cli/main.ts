@@ -15,6 +15,7 @@ import { ProgressReporter } from './progress.js';
 import { registerBrowseCommands } from './browse.js';
 import { registerDiffCommand } from './diff.js'; // issue 6
 import { VerifyFailed, registerVerifyCommand } from './verify.js';
+import { tuneHeapForStreaming } from '../triage/heap.js';
 
 export class UsageError extends Error {}
 
@@ -58,6 +59,7 @@ function parseTimeOption(name: string, value: string | undefined): bigint | unde
 
 export async function main(argv: string[]): Promise<void> {
   let exitCode = 0;
+  tuneHeapForStreaming();
   try {
     await registerDiffCommand(registerVerifyCommand(registerBrowseCommands(yargs(argv))))
       .scriptName('flotsam')

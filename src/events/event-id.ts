@@ -99,13 +99,36 @@ export const eventIdResult = { hi: 0, lo: 0 };
  */
 export function eventIdHalves(ev: EventKey, timeHead: string, fracDigits?: Uint8Array, fracAt = 0): void {
   const p = prefixState(ev);
-  let h0 = p.lo & 0xffff;
-  let h1 = p.lo >>> 16;
-  let h2 = p.hi & 0xffff;
-  let h3 = p.hi >>> 16;
+  eventIdFromPrefix(p.hi, p.lo, ev.offset, ev.line, ev.message, timeHead, fracDigits, fracAt);
+}
+
+/** The hash state after an event's prefix (host, source, path, container id, timestamp_desc), as two halves. */
+export function eventIdPrefix(ev: EventKey): { hi: number; lo: number } {
+  const p = prefixState(ev);
+  return { hi: p.hi, lo: p.lo };
+}
+
+/**
+ * eventIdHalves from a prefix state computed elsewhere (eventIdPrefix): what a writer thread that receives the
+ * prefix once per artifact needs. `message` is hashed only when there is neither offset nor line.
+ */
+export function eventIdFromPrefix(
+  prefixHi: number,
+  prefixLo: number,
+  offset: number | undefined,
+  line: number | undefined,
+  message: string,
+  timeHead: string,
+  fracDigits?: Uint8Array,
+  fracAt = 0,
+): void {
+  let h0 = prefixLo & 0xffff;
+  let h1 = prefixLo >>> 16;
+  let h2 = prefixHi & 0xffff;
+  let h3 = prefixHi >>> 16;
   // Same key as computeEventId: `o<offset>` | `l<line>` | `m<message>`, NUL, time digits. A position that is a
   // non-negative safe integer (nearly always) is hashed from its digits without String().
-  const n = ev.offset !== undefined ? ev.offset : ev.line;
+  const n = offset !== undefined ? offset : line;
   let digitCount = 0;
   let pos = '';
   if (n !== undefined && n >= 0 && Number.isSafeInteger(n)) {
@@ -116,9 +139,9 @@ export function eventIdHalves(ev: EventKey, timeHead: string, fracDigits?: Uint8
       x = q;
     } while (x > 0);
   } else {
-    pos = n !== undefined ? String(n) : ev.message;
+    pos = n !== undefined ? String(n) : message;
   }
-  const tag = ev.offset !== undefined ? 0x6f : ev.line !== undefined ? 0x6c : 0x6d; // 'o' | 'l' | 'm'
+  const tag = offset !== undefined ? 0x6f : line !== undefined ? 0x6c : 0x6d; // 'o' | 'l' | 'm'
   const posLen = digitCount > 0 ? digitCount : pos.length;
   const headLen = posLen + 2 + timeHead.length;
   const total = headLen + (fracDigits === undefined ? 0 : 9);

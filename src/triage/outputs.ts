@@ -10,7 +10,7 @@ import {
 import {
   type EventSink,
   type TimelineFilePaths,
-  TimelineFilesSink,
+  createTimelineFilesSink,
   writeJson,
   writeRecordsCsv,
 } from '../writers/index.js';
@@ -34,7 +34,7 @@ export const TIMELINE_FILES: Record<TimelineFormat, string> = {
 export function timelineSinks(outDir: string, formats: TimelineFormat[]): { sinks: EventSink[]; files: string[] } {
   const paths: TimelineFilePaths = {};
   for (const f of formats) paths[f] = path.join(outDir, TIMELINE_FILES[f]);
-  return { sinks: [new TimelineFilesSink(paths)], files: formats.map((f) => TIMELINE_FILES[f]) };
+  return { sinks: [createTimelineFilesSink(paths)], files: formats.map((f) => TIMELINE_FILES[f]) };
 }
 
 /** containers.csv columns: the host first, then the collector's documented columns. */

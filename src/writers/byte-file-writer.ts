@@ -8,9 +8,9 @@
 import { closeSync, ftruncateSync, openSync, write } from 'node:fs';
 
 /** Size of each pooled buffer. */
-export const BYTE_WRITER_BUFFER_BYTES = 4 * 1024 * 1024;
+export const BYTE_WRITER_BUFFER_BYTES = 1024 * 1024;
 /** Bytes queued for writing before `drain()` makes the caller wait. */
-export const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+export const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 
 function writeAt(fd: number, buf: Buffer, length: number, position: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -78,7 +78,9 @@ export class ByteFileWriter {
     this.pendingBytes += length;
     const p: Promise<void> = writeAt(this.fd, buf, length, at).then(
       () => {
-        if (buf.length === this.bufferBytes && this.pool.length < 4) this.pool.push(buf);
+        // Every standard buffer is reused: the pool never exceeds what drain() lets be in flight, and no buffer
+        // is left for the garbage collector (external memory it frees late).
+        if (buf.length === this.bufferBytes) this.pool.push(buf);
       },
       (err: unknown) => {
         this.error ??= err;

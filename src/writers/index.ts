@@ -21,4 +21,5 @@ export {
 export { compactAttrs, compactJson, formatJson, jsonString, jsonValue, writeJson } from './json.js';
 export { TimeFormatter } from './time-format.js';
 export { TimelineFilesSink, type TimelineFilePaths } from './timeline-files.js';
+export { ParallelTimelineFilesSink, createTimelineFilesSink } from './parallel-timeline-files.js';
 export { parseTimelineJsonLine, readTimelineJsonl } from './jsonl-read.js';

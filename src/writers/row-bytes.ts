@@ -16,93 +16,16 @@ import type { ByteFileWriter } from './byte-file-writer.js';
 import { csvTextCell } from './csv.js';
 import { compactAttrs, jsonString, jsonValue } from './json.js';
 import { attrOutputKey } from './jsonl.js';
+import { NOT_PLAIN, putAscii, putCsvText, putHex8, putJsonString, putNumber, putText } from './bytes.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Entries kept per field cache before it is cleared (bounded memory whatever the number of distinct values). */
-const FIELD_CACHE_ENTRIES = 1024;
+export const FIELD_CACHE_ENTRIES = 1024;
 /** attrs texts longer than this are encoded per row instead of cached. */
-const MAX_CACHED_ATTRS_CHARS = 256;
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
-
-type Utf8Writable = Buffer & { utf8Write?: (s: string, offset: number) => number };
-/** Buffer's internal UTF-8 writer (what Buffer#write calls after checking its arguments), when present. */
-const utf8Write: (b: Buffer, s: string, p: number) => number =
-  typeof (Buffer.prototype as Utf8Writable).utf8Write === 'function'
-    ? (b, s, p) => (b as Utf8Writable).utf8Write!(s, p)
-    : (b, s, p) => b.write(s, p, 'utf8');
-
-/** Writes s as UTF-8 at p (lone surrogates become U+FFFD, as Buffer#write does); returns the new position. */
-function putText(b: Buffer, p: number, s: string): number {
-  const start = p;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return start + utf8Write(b, s, start);
-    b[p++] = c;
-  }
-  return p;
-}
-
-/**
- * Code units that make a text need more than its plain UTF-8 bytes: CSV quoting (`"`, `,`, CR, LF), a formula
- * trigger in first place (TAB, CR), JSON escaping (controls, `"`, `\`) or surrogates (a lone one is escaped by
- * JSON.stringify; pairs are just sent the slow way). One native regex test per text decides both formats.
- */
-const NOT_PLAIN = /[\u0000-\u001f",\\\ud800-\udfff]/;
-
-/** First code units that csvTextCell neutralises and NOT_PLAIN does not already catch: = + - @. */
-function startsWithFormulaSign(s: string): boolean {
-  const c = s.charCodeAt(0);
-  return c === 61 || c === 43 || c === 45 || c === 64;
-}
-
-/** csvTextCell(s) as UTF-8 at p; `plain` is !NOT_PLAIN.test(s). */
-function putCsvText(b: Buffer, p: number, s: string, plain: boolean): number {
-  if (plain && !startsWithFormulaSign(s)) return p + utf8Write(b, s, p);
-  return p + utf8Write(b, csvTextCell(s), p);
-}
-
-/** jsonString(s) as UTF-8 at p; `plain` is !NOT_PLAIN.test(s). */
-function putJsonString(b: Buffer, p: number, s: string, plain: boolean): number {
-  if (!plain) return p + utf8Write(b, jsonString(s), p);
-  b[p++] = 34;
-  p += utf8Write(b, s, p);
-  b[p++] = 34;
-  return p;
-}
-
-/** Decimal digits of a non-negative safe integer. */
-function putUint(b: Buffer, p: number, n: number): number {
-  if (n < 10) {
-    b[p] = 48 + n;
-    return p + 1;
-  }
-  let digits = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-  let q = p + digits;
-  let x = n;
-  while (q > p) {
-    const d = x % 10;
-    b[--q] = 48 + d;
-    x = (x - d) / 10;
-  }
-  return p + digits;
-}
-
-/** A number as String() (CSV) or JSON.stringify() (JSON) prints it. */
-function putNumber(b: Buffer, p: number, n: number, json: boolean): number {
-  if (Number.isSafeInteger(n) && n >= 0) return putUint(b, p, n);
-  return putText(b, p, json ? JSON.stringify(n) ?? 'null' : String(n));
-}
-
-function putHex8(b: Uint8Array, p: number, n: number): void {
-  for (let k = 7; k >= 0; k--) {
-    b[p + k] = HEX[n & 15];
-    n >>>= 4;
-  }
-}
+export const MAX_CACHED_ATTRS_CHARS = 256;
 
 /** Encoded bytes of a repeating part of the row, for CSV and for JSON. */
-interface PartBytes {
+export interface PartBytes {
   csv: Buffer;
   json: Buffer;
 }
@@ -111,7 +34,7 @@ interface PartBytes {
  * The fields every event of one artifact shares: timestamp_desc, source, host, container id and name (CSV: the
  * five cells with their commas; JSON: their `,"key":value` members and the path's), and the path (CSV cell).
  */
-interface FieldGroup {
+export interface FieldGroup {
   desc: string;
   source: string;
   host: string;
@@ -122,7 +45,7 @@ interface FieldGroup {
   json: Buffer;
 }
 
-function makeGroup(ev: TimelineEvent): FieldGroup {
+export function makeGroup(ev: TimelineEvent): FieldGroup {
   const csv =
     csvTextCell(ev.timestamp_desc) +
     ',' +
@@ -157,6 +80,17 @@ function makeGroup(ev: TimelineEvent): FieldGroup {
 }
 
 const NO_BYTES = Buffer.alloc(0);
+
+/** The CSV `extra` cell and the JSON members of attrs whose compact JSON is `compact`. */
+export function attrsParts(attrs: Record<string, unknown>, compact: string = compactAttrs(attrs)): PartBytes {
+  let tail = '';
+  for (const key of Object.keys(attrs)) {
+    const enc = jsonValue(attrs[key]);
+    if (enc === undefined) continue;
+    tail += ',' + jsonString(attrOutputKey(key)) + ':' + enc;
+  }
+  return { csv: Buffer.from(csvTextCell(compact), 'utf8'), json: Buffer.from(tail, 'utf8') };
+}
 
 /** Encodes one event at a time: `prepare(ev)`, then `csv(writer)` and/or `json(writer)`. */
 export class TimelineRowEncoder {
@@ -292,13 +226,7 @@ export class TimelineRowEncoder {
     const compact = compactAttrs(attrs);
     const hit = this.attrsByText.get(compact);
     if (hit !== undefined) return hit;
-    let tail = '';
-    for (const key of Object.keys(attrs)) {
-      const enc = jsonValue(attrs[key]);
-      if (enc === undefined) continue;
-      tail += ',' + jsonString(attrOutputKey(key)) + ':' + enc;
-    }
-    const e = { csv: Buffer.from(csvTextCell(compact), 'utf8'), json: Buffer.from(tail, 'utf8') };
+    const e = attrsParts(attrs, compact);
     if (compact.length <= MAX_CACHED_ATTRS_CHARS) {
       if (this.attrsByText.size >= FIELD_CACHE_ENTRIES) this.attrsByText.clear();
       this.attrsByText.set(compact, e);
@@ -401,9 +329,4 @@ export class TimelineRowEncoder {
     b[p++] = 125; // }
     w.pos = p;
   }
-}
-
-function putAscii(b: Buffer, p: number, s: string): number {
-  for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
-  return p;
 }

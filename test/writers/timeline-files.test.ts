@@ -100,6 +100,39 @@ describe('TimelineFilesSink', () => {
     }
   });
 
+  it('the two-thread sink (compiled, with its encoder thread) writes the same bytes on hostile events, also after reset', async () => {
+    const compiled = path.resolve(__dirname, '../../dist/src/writers/parallel-timeline-files.js');
+    // `npm test` compiles first; the encoder thread only exists as compiled JavaScript.
+    expect(fs.existsSync(compiled), `${compiled} (run \`npm test\`, which builds first)`).toBe(true);
+    const { ParallelTimelineFilesSink: Parallel } = (await import(compiled)) as typeof import('../../src/writers/parallel-timeline-files.js');
+    const events = hostileEvents(4000, 123);
+    for (const formats of [['csv', 'jsonl', 'json'], ['json'], ['jsonl'], ['csv']]) {
+      const tag = 'p-' + formats.join('-');
+      const paths = Object.fromEntries(formats.map((f) => [f, path.join(dir, `${tag}.${f}`)]));
+      const sink = new Parallel(paths);
+      await sink.write(events.slice(0, 300));
+      await sink.reset();
+      for (let i = 0; i < events.length; i += 500) await sink.write(events.slice(i, i + 500));
+      await sink.close();
+      const make = { csv: CsvTimelineSink, jsonl: JsonlTimelineSink, json: JsonArrayTimelineSink } as const;
+      for (const f of formats) {
+        const refPath = path.join(dir, `${tag}-ref.${f}`);
+        const ref = new make[f as keyof typeof make](refPath);
+        for (let i = 0; i < events.length; i += 500) await ref.write(events.slice(i, i + 500).map((e) => ({ ...e })));
+        await ref.close();
+        expect(fs.readFileSync(paths[f]).equals(fs.readFileSync(refPath)), `${tag} ${f}`).toBe(true);
+      }
+    }
+  });
+
+  it('the two-thread sink reports a failing encoder thread at close instead of hanging', async () => {
+    const compiled = path.resolve(__dirname, '../../dist/src/writers/parallel-timeline-files.js');
+    const { ParallelTimelineFilesSink: Parallel } = (await import(compiled)) as typeof import('../../src/writers/parallel-timeline-files.js');
+    const sink = new Parallel({ csv: path.join(dir, 'no-such-dir', 'x.csv') });
+    await sink.write(hostileEvents(10, 1));
+    await expect(sink.close()).rejects.toThrow(/encoder thread/);
+  });
+
   it('writes `[]` and a header-only CSV when nothing arrives, and only the formats asked for', async () => {
     const s = new TimelineFilesSink({ csv: path.join(dir, 'e.csv'), json: path.join(dir, 'e.json') });
     await s.close();

@@ -303,7 +303,7 @@ export class JsonLogParser {
       return;
     }
     if (need > this.carry.length) {
-      const grown = Buffer.allocUnsafe(Math.min(this.limits.maxLineBytes, Math.max(need, this.carry.length * 2, 65536)));
+      const grown = Buffer.allocUnsafe(Math.min(this.limits.maxLineBytes, Math.max(need, this.carry.length * 2, 16384)));
       this.carry.copy(grown, 0, 0, this.carryLen);
       this.carry = grown;
     }

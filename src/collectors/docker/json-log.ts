@@ -26,9 +26,9 @@ export type { JsonLogFileInfo, JsonLogLimits, PartialChainInfo } from './json-lo
 /** Inflated bytes we read from one .gz before stopping (a gzip bomb guard). */
 export const MAX_GZ_INFLATED_BYTES = 4 * 1024 * 1024 * 1024;
 /** Bytes per read from the VFS (one buffer per open log: small, since a host may have thousands of containers). */
-export const JSON_LOG_READ_CHUNK_BYTES = 128 * 1024;
+export const JSON_LOG_READ_CHUNK_BYTES = 32 * 1024;
 /** Bytes handed to the parser at once (keeps batches near BATCH_EVENTS). */
-const FEED_BYTES = 64 * 1024;
+const FEED_BYTES = 32 * 1024;
 /** A batch is yielded once it holds this many events. */
 export const JSON_LOG_BATCH_EVENTS = 128;
 

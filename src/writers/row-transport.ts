@@ -1,0 +1,245 @@
+// The main thread's half of the parallel timeline writer: each event becomes a compact binary record in a chunk
+// that is handed (transferred, not copied) to the encoder thread (encoder-worker.ts), which prints the CSV and
+// JSON rows. The main thread does only what needs the event's JS values: it encodes the text fields to UTF-8
+// (flagging the rare text whose UTF-8 cannot carry it exactly, a lone surrogate, and then sending the final cell
+// texts instead), and it interns what repeats: an artifact's fields (host, source, timestamp_desc, path,
+// container id and name, inode, and the event id hash state after them) and attrs are sent once as definitions
+// and then named by number. Everything else (quoting, escaping, times, ids, numbers) happens on the other core.
+//
+// Record layout (little-endian; `str` = u32 byte length + bytes):
+//   DEFINE_GROUP  u8 kind, u32 id, u32 prefixHi, u32 prefixLo, u8 inodeQuoted,
+//                 str csvFields, str csvPath, str jsonFields, str inodeText
+//   DEFINE_ATTRS  u8 kind, u32 id, str csv, str json
+//   CLEAR         u8 kind (forget every group and attrs definition)
+//   EVENT         u8 kind, u32 group, u32 attrs (0 = none), u8 flags (EventFlag),
+//                 SLOW_TIME ? (str datetime, str micros) : (f64 seconds, u32 nanoseconds),
+//                 [LINE f64], [OFFSET f64], [ID str],
+//                 MESSAGE_SLOW ? (str csvCell, str jsonString) : str utf8,  same for raw_time (RAW_SLOW)
+// The decoder is row-transport-decode.ts; both sides are tested together against the reference encoders.
+
+import type { TimelineEvent } from '../events/event.js';
+import { computeEventId, eventIdPrefix } from '../events/event-id.js';
+import { formatIsoNano, NS_PER_SECOND, toMicros } from '../events/time.js';
+import { NOT_PLAIN, utf8Write } from './bytes.js';
+import { csvTextCell } from './csv.js';
+import { compactAttrs, jsonString } from './json.js';
+import { FIELD_CACHE_ENTRIES, MAX_CACHED_ATTRS_CHARS, attrsParts, makeGroup } from './row-bytes.js';
+
+export const RecordKind = { event: 1, defineGroup: 2, defineAttrs: 3, clear: 4 } as const;
+export const EventFlag = {
+  line: 1,
+  offset: 2,
+  slowTime: 4,
+  id: 8,
+  messageSlow: 16,
+  rawSlow: 32,
+  /** The text holds nothing to quote or escape (NOT_PLAIN found nothing): the encoder thread just copies it. */
+  messagePlain: 64,
+  rawPlain: 128,
+} as const;
+
+/** Where records go: a buffer with room for n more bytes at `pos` after `ensure(n)` (records never split). */
+export interface RecordTarget {
+  buf: Buffer;
+  pos: number;
+  ensure(n: number): void;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+type MaybeWellFormed = string & { isWellFormed?: () => boolean };
+/** False when s holds a lone surrogate, which UTF-8 cannot carry (it would arrive as U+FFFD). */
+const isWellFormed: (s: string) => boolean =
+  typeof (String.prototype as MaybeWellFormed).isWellFormed === 'function'
+    ? (s) => (s as MaybeWellFormed).isWellFormed!()
+    : (s) => !/[\ud800-\udfff]/.test(s);
+
+interface GroupEntry {
+  id: number;
+  desc: string;
+  source: string;
+  host: string;
+  cid: string | undefined;
+  cname: string | undefined;
+  inode: bigint | undefined;
+}
+
+function putU32(b: Buffer, p: number, v: number): number {
+  b[p] = v;
+  b[p + 1] = v >>> 8;
+  b[p + 2] = v >>> 16;
+  b[p + 3] = v >>> 24;
+  return p + 4;
+}
+
+/** `str`: u32 length, then the UTF-8 of s. */
+function putStr(b: Buffer, p: number, s: string): number {
+  const n = utf8Write(b, s, p + 4);
+  putU32(b, p, n);
+  return p + 4 + n;
+}
+
+function putBytes(b: Buffer, p: number, bytes: Buffer): number {
+  putU32(b, p, bytes.length);
+  b.set(bytes, p + 4);
+  return p + 4 + bytes.length;
+}
+
+export class RowTransportEncoder {
+  private readonly groups = new Map<string, GroupEntry>();
+  private readonly attrsByText = new Map<string, number>();
+  private attrsByObject = new WeakMap<object, number>();
+  private nextId = 1;
+  private definitions = 0;
+  // The second of the last event: [lo, hi), its whole seconds as a number (0 = outside the fast range).
+  private lo = 1n;
+  private hi = 0n;
+  private secs = 0;
+
+  /** Appends the records of one event (definitions first when something is new). */
+  append(ev: TimelineEvent, out: RecordTarget): void {
+    if (this.definitions >= FIELD_CACHE_ENTRIES * 2) this.clear(out);
+    const group = this.groupOf(ev, out);
+    const attrs = ev.attrs === undefined ? 0 : this.attrsOf(ev.attrs, out);
+    const ns = ev.time;
+    if (!(ns >= this.lo && ns < this.hi)) this.newSecond(ns);
+    const fast = this.secs > 0;
+    let flags = 0;
+    if (ev.line !== undefined) flags |= EventFlag.line;
+    if (ev.offset !== undefined) flags |= EventFlag.offset;
+    if (!fast) flags |= EventFlag.slowTime;
+    // The encoder thread hashes the id itself from the group's prefix state, the position and the time digits;
+    // a preset id, an id keyed by the message (no position) or an odd time is sent ready-made.
+    let idText: string | undefined = ev.event_id;
+    if (idText === undefined && (!fast || (ev.line === undefined && ev.offset === undefined))) idText = computeEventId(ev);
+    if (idText !== undefined) flags |= EventFlag.id;
+    const message = ev.message;
+    const raw = ev.raw_time;
+    const messageSlow = !isWellFormed(message);
+    const rawSlow = !isWellFormed(raw);
+    if (messageSlow) flags |= EventFlag.messageSlow;
+    else if (!NOT_PLAIN.test(message)) flags |= EventFlag.messagePlain;
+    if (rawSlow) flags |= EventFlag.rawSlow;
+    else if (!NOT_PLAIN.test(raw)) flags |= EventFlag.rawPlain;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit; slow texts are sent twice, escaped (<= 6 bytes each).
+    out.ensure(64 + 3 * (idText?.length ?? 0) + (messageSlow ? 13 : 3) * message.length + (rawSlow ? 13 : 3) * raw.length + 96);
+    const b = out.buf;
+    let p = out.pos;
+    b[p++] = RecordKind.event;
+    p = putU32(b, p, group);
+    p = putU32(b, p, attrs);
+    b[p++] = flags;
+    if (fast) {
+      b.writeDoubleLE(this.secs, p);
+      p = putU32(b, p + 8, Number(ns - this.lo));
+    } else {
+      p = putStr(b, p, formatIsoNano(ns));
+      p = putStr(b, p, toMicros(ns).toString());
+    }
+    if (ev.line !== undefined) p = b.writeDoubleLE(ev.line, p);
+    if (ev.offset !== undefined) p = b.writeDoubleLE(ev.offset, p);
+    if (idText !== undefined) p = putStr(b, p, idText);
+    if (messageSlow) {
+      p = putStr(b, p, csvTextCell(message));
+      p = putStr(b, p, jsonString(message));
+    } else p = putStr(b, p, message);
+    if (rawSlow) {
+      p = putStr(b, p, csvTextCell(raw));
+      p = putStr(b, p, jsonString(raw));
+    } else p = putStr(b, p, raw);
+    out.pos = p;
+  }
+
+  private newSecond(ns: bigint): void {
+    let secs = ns / NS_PER_SECOND;
+    let lo = secs * NS_PER_SECOND;
+    if (lo > ns) {
+      secs -= 1n;
+      lo -= NS_PER_SECOND;
+    }
+    this.lo = lo;
+    this.hi = lo + NS_PER_SECOND;
+    // Seconds that are not a positive safe integer (before 1970-01-01T00:00:01, or absurdly far) go the slow way.
+    this.secs = secs > 0n && secs <= MAX_SAFE ? Number(secs) : 0;
+  }
+
+  private groupOf(ev: TimelineEvent, out: RecordTarget): number {
+    const g = this.groups.get(ev.path);
+    if (
+      g !== undefined &&
+      g.desc === ev.timestamp_desc &&
+      g.source === ev.source &&
+      g.host === ev.host &&
+      g.cid === ev.container_id &&
+      g.cname === ev.container_name &&
+      g.inode === ev.inode
+    ) {
+      return g.id;
+    }
+    const id = this.nextId++;
+    this.definitions++;
+    this.groups.set(ev.path, {
+      id,
+      desc: ev.timestamp_desc,
+      source: ev.source,
+      host: ev.host,
+      cid: ev.container_id,
+      cname: ev.container_name,
+      inode: ev.inode,
+    });
+    const parts = makeGroup(ev);
+    const prefix = eventIdPrefix(ev);
+    const inodeText = ev.inode === undefined ? '' : ev.inode.toString();
+    out.ensure(32 + parts.csv.length + parts.csvPath.length + parts.json.length + inodeText.length);
+    const b = out.buf;
+    let p = out.pos;
+    b[p++] = RecordKind.defineGroup;
+    p = putU32(b, p, id);
+    p = putU32(b, p, prefix.hi);
+    p = putU32(b, p, prefix.lo);
+    b[p++] = ev.inode !== undefined && (ev.inode > MAX_SAFE || ev.inode < -MAX_SAFE) ? 1 : 0;
+    p = putBytes(b, p, parts.csv);
+    p = putBytes(b, p, parts.csvPath);
+    p = putBytes(b, p, parts.json);
+    p = putStr(b, p, inodeText);
+    out.pos = p;
+    return id;
+  }
+
+  private attrsOf(attrs: Record<string, unknown>, out: RecordTarget): number {
+    const frozen = Object.isFrozen(attrs);
+    if (frozen) {
+      const known = this.attrsByObject.get(attrs);
+      if (known !== undefined) return known;
+    }
+    const compact = compactAttrs(attrs);
+    let id = this.attrsByText.get(compact);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.definitions++;
+      const parts = attrsParts(attrs, compact);
+      out.ensure(16 + parts.csv.length + parts.json.length);
+      const b = out.buf;
+      let p = out.pos;
+      b[p++] = RecordKind.defineAttrs;
+      p = putU32(b, p, id);
+      p = putBytes(b, p, parts.csv);
+      p = putBytes(b, p, parts.json);
+      out.pos = p;
+      // Long attrs texts are defined per event rather than kept (bounded memory on both sides).
+      if (compact.length <= MAX_CACHED_ATTRS_CHARS) this.attrsByText.set(compact, id);
+    }
+    if (frozen && compact.length <= MAX_CACHED_ATTRS_CHARS) this.attrsByObject.set(attrs, id);
+    return id;
+  }
+
+  /** Forgets every definition on both sides (bounded memory however many artifacts and attrs there are). */
+  private clear(out: RecordTarget): void {
+    this.groups.clear();
+    this.attrsByText.clear();
+    this.attrsByObject = new WeakMap();
+    this.definitions = 0;
+    out.ensure(1);
+    out.buf[out.pos++] = RecordKind.clear;
+  }
+}
