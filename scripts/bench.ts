@@ -26,7 +26,7 @@ if (args[0] === '--run-child') {
   const result = await triage({ sources: [args[1]], out: args[2], formats: args[3].split(','), jobs: 1 });
   const ms = performance.now() - t0;
   process.stdout.write(
-    JSON.stringify({ ms, events: result.manifest.events, maxRssKb: process.resourceUsage().maxRSS }) + '\n',
+    JSON.stringify({ ms, events: result.manifest.events, maxRssKb: process.resourceUsage().maxRSS, cpu: process.cpuUsage() }) + '\n',
   );
   process.exit(0);
 }
@@ -156,7 +156,12 @@ if (child.status !== 0) {
   process.stderr.write(`bench: triage failed (exit ${child.status})\n`);
   process.exit(1);
 }
-const res = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { ms: number; events: number; maxRssKb: number };
+const res = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
+  ms: number;
+  events: number;
+  maxRssKb: number;
+  cpu: { user: number; system: number };
+};
 const mb = bytes / 1024 / 1024;
 const outBytes = fs.readdirSync(outDir).reduce((n, f) => n + (fs.statSync(path.join(outDir, f)).isFile() ? fs.statSync(path.join(outDir, f)).size : 0), 0);
 process.stdout.write(
@@ -167,6 +172,7 @@ process.stdout.write(
     `wall time:   ${(res.ms / 1000).toFixed(2)} s`,
     `throughput:  ${(mb / (res.ms / 1000)).toFixed(1)} MB/s of logs, ${Math.round(res.events / (res.ms / 1000))} events/s`,
     `peak RSS:    ${(res.maxRssKb / 1024).toFixed(0)} MB`,
+    `CPU:         ${(res.cpu.user / 1e6).toFixed(1)} s user + ${(res.cpu.system / 1e6).toFixed(1)} s system (all threads)`,
     `output:      ${(outBytes / 1024 / 1024).toFixed(0)} MB in ${outDir}`,
   ].join('\n') + '\n',
 );

@@ -78,7 +78,10 @@ export async function main(argv: string[]): Promise<void> {
             .option('until', { type: 'string', describe: 'keep events before this time (UTC)' })
             .option('tz', { type: 'string', describe: 'IANA zone for host logs without a zone (default: the zone the evidence records)' })
             .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'sources triaged in parallel' })
-            .option('tmp-dir', { type: 'string', describe: 'folder for sort spill files (default: inside --out)' })
+            .option('tmp-dir', {
+              type: 'string',
+              describe: 'folder for temporary files: sort spill files (default: inside --out) and the inflated copy of a .tar.gz (default: the system temp folder)',
+            })
             .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, no warnings' })
             .option('hash', { type: 'boolean', default: false, describe: 'sha256 of files added/changed in container writable layers' })
             .option('carve-all', { type: 'boolean', default: false, describe: 'disk images: carve the whole disk (not only free blocks) for removed containers' })

@@ -32,10 +32,19 @@ export interface OpenedEvidence {
   problems: Problem[];
 }
 
+/** Options of openEvidence / openEvidenceDetailed. */
+export interface OpenEvidenceOptions {
+  /**
+   * Where a .tar.gz is inflated for random access (an unlinked temporary file; default os.tmpdir()). Never beside
+   * the evidence. Triage passes a folder inside `--tmp-dir` when one is given.
+   */
+  tmpDir?: string;
+}
+
 interface EvidenceOpener {
   kind: EvidenceKind;
   probe(path: string, st: fs.Stats): boolean;
-  open(path: string): OpenedEvidence;
+  open(path: string, opts: OpenEvidenceOptions): OpenedEvidence;
 }
 
 function openDiskImage(path: string): OpenedEvidence {
@@ -69,8 +78,8 @@ const OPENERS: readonly EvidenceOpener[] = [
     kind: 'tar-archive',
     // By content: ustar magic at offset 257 (tar), or gzip whose first inflated block is such a header (tar.gz).
     probe: (path, st) => st.isFile() && probeTar(path) !== undefined,
-    open: (path) => {
-      const t = openTarArchive(path);
+    open: (path, opts) => {
+      const t = openTarArchive(path, { tmpDir: opts.tmpDir });
       const problems: Problem[] = t.problems.map((p) => ({ component: 'tar', path: p.path, reason: p.reason, severity: 'warning' }));
       return { vfs: t.vfs, kind: 'tar-archive', problems };
     },
@@ -121,7 +130,7 @@ function toEvidenceError(path: string, err: unknown): Error {
 }
 
 /** Opens evidence and says what it is; disk images come with their layout and the problems met assembling them. */
-export function openEvidenceDetailed(path: string): OpenedEvidence {
+export function openEvidenceDetailed(path: string, opts: OpenEvidenceOptions = {}): OpenedEvidence {
   let st: fs.Stats;
   try {
     st = fs.statSync(path);
@@ -142,7 +151,7 @@ export function openEvidenceDetailed(path: string): OpenedEvidence {
   }
   let opened: OpenedEvidence;
   try {
-    opened = matches[0]!.open(path);
+    opened = matches[0]!.open(path, opts);
   } catch (err) {
     throw toEvidenceError(path, err);
   }
@@ -151,6 +160,6 @@ export function openEvidenceDetailed(path: string): OpenedEvidence {
   return opened;
 }
 
-export function openEvidence(path: string): Vfs {
-  return openEvidenceDetailed(path).vfs;
+export function openEvidence(path: string, opts: OpenEvidenceOptions = {}): Vfs {
+  return openEvidenceDetailed(path, opts).vfs;
 }

@@ -16,7 +16,10 @@ export interface TriageOptions {
   tz?: string;
   /** Sources triaged in parallel (worker threads). */
   jobs?: number;
-  /** Where spill files go; defaults to a folder inside `out`. */
+  /**
+   * Folder for temporary files: sort spill files (default: a folder inside `out`) and the inflated copy of a
+   * .tar.gz evidence (default: os.tmpdir()). flotsam works in a `.flotsam-tmp-*` folder inside it, removed at the end.
+   */
   tmpDir?: string;
   /** Recorded in the manifest. */
   commandLine?: string[];

@@ -28,6 +28,8 @@ export interface SourceTriageRequest {
   /** `--tz`: IANA zone for host logs that record local time without a zone. */
   tz?: string;
   tmpDir: string;
+  /** Where a .tar.gz evidence is inflated (an unlinked temporary file); unset: os.tmpdir(). */
+  spoolDir?: string;
   onProblem?: (p: Problem) => void;
   onProgress?: (p: ProgressInfo) => void;
   /** `--hash`: sha256 of added/changed writable-layer files. */
@@ -51,7 +53,7 @@ function labelFromPath(source: string): string {
 
 export async function triageSource(req: SourceTriageRequest): Promise<SourceTriageResult> {
   const problems = new ProblemLog();
-  const opened = openEvidenceDetailed(req.source);
+  const opened = openEvidenceDetailed(req.source, { tmpDir: req.spoolDir });
   const vfs = opened.vfs;
   try {
     for (const p of evidenceProblems(vfs)) problems.add(p);

@@ -81,6 +81,8 @@ export async function triage(opts: TriageOptions): Promise<TriageResult> {
       hashChanges: opts.hashChanges,
       carve: opts.carve, // issue 6: carving
       tmpDir: path.join(tmpRoot, String(i)),
+      // --tmp-dir also takes the inflated copy of a .tar.gz; without it that copy stays in os.tmpdir().
+      spoolDir: opts.tmpDir === undefined ? undefined : path.join(tmpRoot, String(i)),
     }));
     for (const r of requests) fs.mkdirSync(r.tmpDir, { recursive: true });
 

@@ -9,6 +9,7 @@
 // awaits it. A failure in the encoder thread (e.g. ENOSPC) surfaces at the next write, reset or close.
 
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TimelineEvent } from '../events/event.js';
@@ -36,11 +37,13 @@ export type EncoderReply =
 const WORKER_URL = new URL('./encoder-worker.js', import.meta.url);
 
 /**
- * The timeline sink triage uses: the two-thread writer, or the one-thread TimelineFilesSink where the encoder
- * thread's compiled file is not there (sources run uncompiled, as under the test runner).
+ * The timeline sink triage uses: the two-thread writer, or the one-thread TimelineFilesSink on a one-core machine
+ * (a second thread would only compete) and where the encoder thread's compiled file is not there (sources run
+ * uncompiled, as under the test runner). Both write the same bytes.
  */
 export function createTimelineFilesSink(paths: TimelineFilePaths, opts: { threads?: boolean } = {}): EventSink {
-  if (opts.threads === false || !existsSync(fileURLToPath(WORKER_URL))) return new TimelineFilesSink(paths);
+  const threads = opts.threads ?? availableParallelism() > 1;
+  if (!threads || !existsSync(fileURLToPath(WORKER_URL))) return new TimelineFilesSink(paths);
   return new ParallelTimelineFilesSink(paths);
 }
 

@@ -1,7 +1,8 @@
 // The real-Docker sample host packed as a tar.gz (sample-images/sample-host.tar.gz: whiteouts, xattrs, numeric
 // owners, ns times) must triage to the same containers and the same json-file log events as its directory form
 // (sample-images/sample-host), read straight from the archive without extracting it. The archive is hashed before
-// and after: nothing may write to it. Plain .tar evidence (inflated at test time) takes the same path.
+// and after: nothing may write to it. Plain .tar evidence (inflated at test time) takes the same path. With
+// --tmp-dir, the inflated copy of the .tar.gz goes under that folder and nothing is left in it afterwards.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -100,6 +101,39 @@ describe('triage of the sample host as a tar archive equals triage of the direct
     } finally {
       ev.vfs.close();
     }
+  });
+
+  it.runIf(fs.existsSync('/proc/self/fd'))('--tmp-dir takes the inflated copy of the .tar.gz; nothing is left in it', async () => {
+    const tmp = path.join(out.dir, 'tmp');
+    fs.mkdirSync(tmp);
+    const real = fs.realpathSync(tmp) + path.sep;
+    // The copy is unlinked at once: while the evidence is open, only this process's descriptors show it.
+    const heldUnderTmp = (): string[] =>
+      fs
+        .readdirSync('/proc/self/fd')
+        .map((fd) => {
+          try {
+            return fs.readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })
+        .filter((t) => t.startsWith(real));
+    let duringCollect: string[] = [];
+    await triage({
+      sources: [SAMPLE_TGZ],
+      out: path.join(out.dir, 'tgz-tmp-dir'),
+      formats: ['jsonl'],
+      tmpDir: tmp,
+      onProgress: (p) => {
+        if (p.stage === 'collect') duringCollect = heldUnderTmp();
+      },
+    });
+    expect(duringCollect).toHaveLength(1);
+    expect(duringCollect[0]).toMatch(/\/\.flotsam-tmp-[^/]+\/0\/flotsam-tar-[^/]+\/inflated\.tar \(deleted\)$/);
+    expect(heldUnderTmp()).toEqual([]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+    expect(sha256File(SAMPLE_TGZ)).toBe(before);
   });
 
   it('the same archive uncompressed (.tar) triages the same', async () => {

@@ -1,106 +1,49 @@
 // Docker image inventory and events from a data root's `image/<driver>/` (Docker >= 1.10) and `graph/` (older).
+// This module reads the image/<driver>/ layout (imagedb, layerdb) and puts both layouts together (readImages); the
+// limits, ImageRecord and the JSON parsers are in image-config.ts, the graph/ reader in image-graph.ts and the
+// events in image-events.ts, all re-exported here.
 //
 // References:
-//  - moby/moby `reference/store.go`: image/<driver>/repositories.json {"Repositories": {repo: {ref: image id}}},
-//    where a ref containing `@` is a digest reference, else a tag.
 //  - moby/moby `image/fs.go` (imagedb/content/sha256/<id> = the image config; imagedb/metadata/sha256/<id>/
-//    {lastUpdated,parent}) and `image/image.go` (V1Image fields: created, author, architecture, os, config,
-//    docker_version; history[] {created, created_by, author, comment, empty_layer}; rootfs.diff_ids).
+//    {lastUpdated,parent}); repositories.json, image configs and graph/: see image-config.ts and image-graph.ts.
 //  - moby/moby `layer/layer.go` CreateChainID: chainID(0) = diffID(0), chainID(n) = sha256(chainID(n-1) + " " +
 //    diffID(n)); `layer/filestore.go`: layerdb/sha256/<chain hex>/{diff,size,cache-id,parent,tar-split.json.gz}.
-//  - Docker < 1.10: graph/<id>/json (one JSON per layer/image, with id, parent, created, container_config,
-//    docker_version) and repositories-<driver> {"Repositories": {repo: {tag: id}}}.
 import { createHash } from 'node:crypto';
-import { errorMessage, TimeDesc, type ProblemLog, type TimelineEvent } from '../../events/event.js';
-import { exists, isDir, joinPath } from '../../fs/vfs.js';
+import { errorMessage } from '../../events/event.js';
+import { isDir, joinPath } from '../../fs/vfs.js';
 import type { CollectorContext } from '../types.js';
-import { timeValue, type TimeValue } from './containers.js';
+import { timeValue } from './containers.js';
 import {
-  getArr,
-  getBool,
-  getObj,
-  getStr,
-  getStrArray,
-  getStrMap,
-  HEX64,
-  isObject,
-  readJsonObject,
-  readSmallText,
-  sha256Hex,
-  type JsonObject,
-  type Warn,
-} from './json-guard.js';
+  COMPONENT,
+  configFields,
+  type ImageLayer,
+  type ImageRecord,
+  MAX_IMAGE_CONFIG_BYTES,
+  MAX_IMAGES,
+  MAX_LAYERS,
+  MAX_SMALL_META_BYTES,
+  readHistory,
+  readRepositories,
+} from './image-config.js';
+import { readGraphImages } from './image-graph.js';
+import { getObj, getStrArray, HEX64, readJsonObject, readSmallText, sha256Hex, type Warn } from './json-guard.js';
 
-export const COMPONENT = 'docker';
-
-/** Largest image config / repositories.json we read. */
-export const MAX_IMAGE_CONFIG_BYTES = 16 * 1024 * 1024;
-/** Images processed per driver directory. */
-export const MAX_IMAGES = 100_000;
-/** History steps kept per image. */
-export const MAX_HISTORY = 4_096;
-/** Layers (rootfs.diff_ids) followed per image. */
-export const MAX_LAYERS = 1_024;
-/** Env / labels kept per image config. */
-export const MAX_IMAGE_ENV = 4_096;
-export const MAX_IMAGE_LABELS = 4_096;
-/** Tags + digests kept in total from one repositories file. */
-export const MAX_REFERENCES = 100_000;
-/** Largest layerdb / metadata one-line file. */
-export const MAX_SMALL_META_BYTES = 4096;
-/** Characters of created_by put into an event message (the attrs keep the whole value). */
-export const MAX_MESSAGE_CREATED_BY = 1024;
-
-export interface ImageHistoryStep {
-  created: TimeValue;
-  createdBy: string;
-  author: string;
-  comment: string;
-  emptyLayer: boolean;
-}
-
-export interface ImageLayer {
-  diffId: string;
-  chainId: string;
-  /** layerdb/sha256/<chain hex> */
-  path: string;
-  present: boolean;
-  size?: string;
-  cacheId?: string;
-  parent?: string;
-}
-
-export interface ImageRecord {
-  /** `sha256:<hex>` (v2) or the bare id (v1). */
-  id: string;
-  idValid: boolean;
-  layout: 'v2' | 'v1';
-  root: string;
-  /** Storage driver directory name (image/<driver>), or the driver in repositories-<driver> for v1. */
-  driver: string;
-  configPath: string;
-  tags: string[];
-  digests: string[];
-  created: TimeValue;
-  author: string;
-  architecture: string;
-  os: string;
-  dockerVersion: string;
-  cmd: string[];
-  entrypoint: string[];
-  env: string[];
-  labels: Record<string, string>;
-  workingDir: string;
-  user: string;
-  history: ImageHistoryStep[];
-  diffIds: string[];
-  layers: ImageLayer[];
-  /** imagedb/metadata/sha256/<id>/lastUpdated */
-  lastUpdated?: TimeValue;
-  lastUpdatedPath?: string;
-  /** imagedb/metadata/sha256/<id>/parent (v2) or `parent` (v1). */
-  parent?: string;
-}
+export {
+  COMPONENT,
+  type ImageHistoryStep,
+  type ImageLayer,
+  type ImageRecord,
+  MAX_HISTORY,
+  MAX_IMAGE_CONFIG_BYTES,
+  MAX_IMAGE_ENV,
+  MAX_IMAGE_LABELS,
+  MAX_IMAGES,
+  MAX_LAYERS,
+  MAX_MESSAGE_CREATED_BY,
+  MAX_REFERENCES,
+  MAX_SMALL_META_BYTES,
+} from './image-config.js';
+export { imageEvents } from './image-events.js';
 
 /** moby layer.CreateChainID. */
 export function chainIds(diffIds: string[]): string[] {
@@ -108,62 +51,6 @@ export function chainIds(diffIds: string[]): string[] {
   for (const d of diffIds) {
     if (out.length === 0) out.push(d);
     else out.push('sha256:' + createHash('sha256').update(`${out[out.length - 1]} ${d}`).digest('hex'));
-  }
-  return out;
-}
-
-interface RefMap {
-  tags: Map<string, string[]>;
-  digests: Map<string, string[]>;
-}
-
-/** Parses repositories.json (v2: ref -> id) or repositories-<driver> (v1: tag -> id, joined as repo:tag). */
-function readRepositories(ctx: CollectorContext, path: string, v1: boolean): RefMap {
-  const { vfs, problems, host } = ctx;
-  const refs: RefMap = { tags: new Map(), digests: new Map() };
-  if (!exists(vfs, path)) return refs;
-  const obj = readJsonObject(vfs, problems, COMPONENT, path, MAX_IMAGE_CONFIG_BYTES, host);
-  if (!obj) return refs;
-  const warn: Warn = (r) => problems.warn(COMPONENT, path, r, host);
-  const repos = getObj(obj, 'Repositories', warn) ?? {};
-  let n = 0;
-  for (const repo of Object.keys(repos)) {
-    const m = getObj(repos, repo, warn);
-    if (!m) continue;
-    for (const ref of Object.keys(m)) {
-      if (++n > MAX_REFERENCES) {
-        warn(`more than ${MAX_REFERENCES} references; the rest dropped`);
-        return refs;
-      }
-      const id = m[ref];
-      if (typeof id !== 'string') {
-        warn(`reference ${JSON.stringify(ref.slice(0, 200))} maps to a non-string`);
-        continue;
-      }
-      const name = v1 ? `${repo}:${ref}` : ref;
-      const target = name.includes('@') ? refs.digests : refs.tags;
-      const list = target.get(id) ?? [];
-      list.push(name);
-      target.set(id, list);
-    }
-  }
-  return refs;
-}
-
-function readHistory(cfg: JsonObject, warn: Warn): ImageHistoryStep[] {
-  const out: ImageHistoryStep[] = [];
-  for (const h of getArr(cfg, 'history', warn, MAX_HISTORY)) {
-    if (!isObject(h)) {
-      warn('history entry is not an object');
-      continue;
-    }
-    out.push({
-      created: timeValue(getStr(h, 'created', warn), 'history.created', warn),
-      createdBy: getStr(h, 'created_by', warn) ?? '',
-      author: getStr(h, 'author', warn) ?? '',
-      comment: getStr(h, 'comment', warn) ?? '',
-      emptyLayer: getBool(h, 'empty_layer', warn) ?? false,
-    });
   }
   return out;
 }
@@ -208,23 +95,6 @@ function readLayers(ctx: CollectorContext, driverDir: string, imagePath: string,
     out.push(layer);
   }
   return out;
-}
-
-function configFields(cfg: JsonObject, warn: Warn) {
-  const config = getObj(cfg, 'config', warn);
-  return {
-    created: timeValue(getStr(cfg, 'created', warn), 'created', warn),
-    author: getStr(cfg, 'author', warn) ?? '',
-    architecture: getStr(cfg, 'architecture', warn) ?? '',
-    os: getStr(cfg, 'os', warn) ?? '',
-    dockerVersion: getStr(cfg, 'docker_version', warn) ?? '',
-    cmd: getStrArray(config, 'Cmd', warn, MAX_IMAGE_ENV),
-    entrypoint: getStrArray(config, 'Entrypoint', warn, MAX_IMAGE_ENV),
-    env: getStrArray(config, 'Env', warn, MAX_IMAGE_ENV),
-    labels: getStrMap(config, 'Labels', warn, MAX_IMAGE_LABELS),
-    workingDir: getStr(config, 'WorkingDir', warn) ?? '',
-    user: getStr(config, 'User', warn) ?? '',
-  };
 }
 
 /** Images of one image/<driver>/ directory. */
@@ -292,61 +162,6 @@ function readDriverImages(ctx: CollectorContext, root: string, driver: string): 
   return out;
 }
 
-/** Images of the pre-1.10 graph/ layout. */
-function readGraphImages(ctx: CollectorContext, root: string): ImageRecord[] {
-  const { vfs, problems, host } = ctx;
-  const graph = joinPath(root, 'graph');
-  if (!isDir(vfs, graph)) return [];
-  // repositories-<driver>: any such file names the driver.
-  let driver = '';
-  let refs: RefMap = { tags: new Map(), digests: new Map() };
-  try {
-    for (const e of vfs.readdir(root)) {
-      if (e.type === 'file' && e.name.startsWith('repositories-')) {
-        driver = e.name.slice('repositories-'.length);
-        refs = readRepositories(ctx, joinPath(root, e.name), true);
-        break;
-      }
-    }
-  } catch (err) {
-    problems.warn(COMPONENT, root, `cannot list: ${errorMessage(err)}`, host);
-  }
-  const out: ImageRecord[] = [];
-  let names: string[] = [];
-  try {
-    names = vfs.readdir(graph).filter((e) => e.type === 'dir' && e.name !== '_tmp').map((e) => e.name);
-  } catch (err) {
-    problems.warn(COMPONENT, graph, `cannot list: ${errorMessage(err)}`, host);
-  }
-  for (const name of names.slice(0, MAX_IMAGES)) {
-    const configPath = joinPath(graph, name, 'json');
-    if (!exists(vfs, configPath)) continue;
-    const cfg = readJsonObject(vfs, problems, COMPONENT, configPath, MAX_IMAGE_CONFIG_BYTES, host);
-    const warn: Warn = (r) => problems.warn(COMPONENT, configPath, r, host);
-    const idValid = HEX64.test(name);
-    if (!idValid) warn(`image id ${JSON.stringify(name)} is not 64 hex characters`);
-    const fields = configFields(cfg ?? {}, warn);
-    const cc = getObj(cfg, 'container_config', warn);
-    const createdBy = getStrArray(cc, 'Cmd', warn, MAX_IMAGE_ENV).join(' ');
-    out.push({
-      id: name,
-      idValid,
-      layout: 'v1',
-      root,
-      driver,
-      configPath,
-      tags: refs.tags.get(name) ?? [],
-      digests: refs.digests.get(name) ?? [],
-      ...fields,
-      history: [{ created: fields.created, createdBy, author: fields.author, comment: '', emptyLayer: false }],
-      diffIds: [],
-      layers: [],
-      parent: getStr(cfg, 'parent', warn),
-    });
-  }
-  return out;
-}
-
 /** Every image of one data root (all image/<driver>/ directories, then graph/). */
 export function readImages(ctx: CollectorContext, root: string): ImageRecord[] {
   const { vfs, problems, host } = ctx;
@@ -370,60 +185,6 @@ export function readImages(ctx: CollectorContext, root: string): ImageRecord[] {
     out.push(...readGraphImages(ctx, root));
   } catch (err) {
     problems.warn(COMPONENT, joinPath(root, 'graph'), `unexpected error: ${errorMessage(err)}`, host);
-  }
-  return out;
-}
-
-function imageLabel(img: ImageRecord): string {
-  const name = img.tags[0] ?? img.digests[0];
-  const short = (img.id.startsWith('sha256:') ? img.id.slice(7) : img.id).slice(0, 12);
-  return name ? `${name} (${short})` : short;
-}
-
-/** Image created, lastUpdated and one event per history step. */
-export function imageEvents(img: ImageRecord, host: string, _problems?: ProblemLog): TimelineEvent[] {
-  const out: TimelineEvent[] = [];
-  const attrs = { image_id: img.id, tags: img.tags, digests: img.digests, driver: img.driver, layout: img.layout };
-  if (img.created.ns !== undefined) {
-    out.push({
-      time: img.created.ns,
-      timestamp_desc: TimeDesc.creation,
-      source: 'docker:image',
-      host,
-      message: `Image ${imageLabel(img)} created` + (img.architecture ? ` (${img.os}/${img.architecture})` : ''),
-      path: img.configPath,
-      raw_time: img.created.raw,
-      attrs: { ...attrs, event: 'created', field: 'created', author: img.author, docker_version: img.dockerVersion },
-    });
-  }
-  if (img.lastUpdated?.ns !== undefined && img.lastUpdatedPath) {
-    out.push({
-      time: img.lastUpdated.ns,
-      timestamp_desc: TimeDesc.lastUpdate,
-      source: 'docker:image',
-      host,
-      message: `Image ${imageLabel(img)} last updated (pulled, tagged or loaded)`,
-      path: img.lastUpdatedPath,
-      raw_time: img.lastUpdated.raw,
-      attrs: { ...attrs, event: 'last-updated', field: 'lastUpdated' },
-    });
-  }
-  if (img.layout === 'v2') {
-    img.history.forEach((h, i) => {
-      if (h.created.ns === undefined) return;
-      out.push({
-        time: h.created.ns,
-        timestamp_desc: TimeDesc.creation,
-        source: 'docker:image-history',
-        host,
-        message:
-          `Image ${imageLabel(img)} history step ${i + 1}/${img.history.length}` +
-          `${h.emptyLayer ? ' (empty layer)' : ''}: ${h.createdBy.slice(0, MAX_MESSAGE_CREATED_BY)}`,
-        path: img.configPath,
-        raw_time: h.created.raw,
-        attrs: { ...attrs, event: 'history', step: i, created_by: h.createdBy, empty_layer: h.emptyLayer, author: h.author, comment: h.comment },
-      });
-    });
   }
   return out;
 }

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
+import { TarError } from './errors.js';
 
 /** Default limit on the inflated size of a .tar.gz (the temporary file never grows past it). */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024 * 1024;
@@ -111,17 +112,22 @@ export function inflateHead(head: Uint8Array, want: number): Uint8Array {
 /**
  * Inflates the gzip file at `src` into an unlinked temporary file in `tmpDir` (default os.tmpdir()) and returns its
  * read-only descriptor. Damage or the limit stop inflation: what was inflated is kept and `error` says why.
+ * A folder where the file cannot be created (missing, not a folder, not writable) is a TarError `EIO` naming it.
  */
 export function spoolGzip(src: string, opts: { tmpDir?: string; maxBytes?: number } = {}): SpoolResult {
   const limit = opts.maxBytes ?? MAX_INFLATED_BYTES;
-  const dir = fs.mkdtempSync(nodePath.join(opts.tmpDir ?? os.tmpdir(), 'flotsam-tar-'));
-  const file = nodePath.join(dir, 'inflated.tar');
+  const base = opts.tmpDir ?? os.tmpdir();
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-  } finally {
-    // Unlinked at once: the data lives as long as the descriptor.
-    fs.rmSync(dir, { recursive: true, force: true });
+    const dir = fs.mkdtempSync(nodePath.join(base, 'flotsam-tar-'));
+    try {
+      fd = fs.openSync(nodePath.join(dir, 'inflated.tar'), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    } finally {
+      // Unlinked at once: the data lives as long as the descriptor.
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  } catch (err) {
+    throw new TarError('EIO', `cannot create the temporary file for the inflated archive in ${base}: ${(err as Error).message}`);
   }
   const state = new Int32Array(new SharedArrayBuffer(8));
   const progress = new Float64Array(new SharedArrayBuffer(8));
