@@ -180,3 +180,27 @@ function jsonEscapeInPlace(b: Buffer, start: number, end: number, extra: number)
   }
   return newEnd;
 }
+
+/**
+ * The nine nanosecond digits of `frac` into the end of `datetime` (`…SS.fffffffffZ`) and its first six into the end
+ * of `micros` (the seconds digits followed by six microsecond digits): both prefixes are printed once per second.
+ */
+export function fillFraction(datetime: Uint8Array, micros: Uint8Array, frac: number): void {
+  const dt = datetime;
+  const mc = micros;
+  let f = frac; // < 1e9 < 2^31: int32 arithmetic
+  let at = dt.length - 2; // last digit, before the Z
+  for (let k = 0; k < 3; k++) {
+    const q = (f / 10) | 0;
+    dt[at--] = 48 + f - q * 10;
+    f = q;
+  }
+  let m = mc.length - 1;
+  for (let k = 0; k < 6; k++) {
+    const q = (f / 10) | 0;
+    const c = 48 + f - q * 10;
+    dt[at--] = c;
+    mc[m--] = c;
+    f = q;
+  }
+}

@@ -16,7 +16,7 @@ import type { ByteFileWriter } from './byte-file-writer.js';
 import { csvTextCell } from './csv.js';
 import { compactAttrs, jsonString, jsonValue } from './json.js';
 import { attrOutputKey } from './jsonl.js';
-import { NOT_PLAIN, putAscii, putCsvText, putHex8, putJsonString, putNumber, putText } from './bytes.js';
+import { NOT_PLAIN, putAscii, putCsvText, putHex8, putJsonString, putNumber, putText, fillFraction } from './bytes.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Entries kept per field cache before it is cleared (bounded memory whatever the number of distinct values). */
@@ -134,7 +134,7 @@ export class TimelineRowEncoder {
     const ns = ev.time;
     if (!(ns >= this.lo && ns < this.hi)) this.newSecond(ns);
     const frac = Number(ns - this.lo);
-    this.fillFraction(frac);
+    fillFraction(this.datetime, this.micros, frac);
     if (this.secs === '') this.slowMicros = toMicros(ns).toString();
     if (ev.event_id !== undefined) {
       this.idText = ev.event_id;
@@ -199,27 +199,6 @@ export class TimelineRowEncoder {
     this.negativeYear = iso.charCodeAt(0) === 45;
     this.secs = secs > 0n ? secs.toString() : '';
     this.micros = Buffer.from(this.secs + '000000', 'latin1');
-  }
-
-  /** The nine nanosecond digits into `datetime`, the six microsecond digits into `micros`. */
-  private fillFraction(frac: number): void {
-    const dt = this.datetime;
-    const mc = this.micros;
-    let f = frac; // < 1e9 < 2^31: int32 arithmetic
-    let at = dt.length - 2; // last digit, before the Z
-    for (let k = 0; k < 3; k++) {
-      const q = (f / 10) | 0;
-      dt[at--] = 48 + f - q * 10;
-      f = q;
-    }
-    let m = mc.length - 1;
-    for (let k = 0; k < 6; k++) {
-      const q = (f / 10) | 0;
-      const c = 48 + f - q * 10;
-      dt[at--] = c;
-      mc[m--] = c;
-      f = q;
-    }
   }
 
   private attrsBytes(attrs: Record<string, unknown>): PartBytes {

@@ -6,7 +6,7 @@
 import { eventIdFromPrefix, eventIdResult } from '../events/event-id.js';
 import { formatIsoNano } from '../events/time.js';
 import type { ByteFileWriter } from './byte-file-writer.js';
-import { putCsvCellFromBytes, putHex8, putJsonStringFromBytes, putNumber, putSlice } from './bytes.js';
+import { putCsvCellFromBytes, putHex8, putJsonStringFromBytes, putNumber, putSlice, fillFraction } from './bytes.js';
 import { EventFlag, RecordKind } from './row-transport.js';
 
 interface Group {
@@ -130,26 +130,6 @@ export class RowTransportDecoder {
     this.micros = Buffer.from(this.secsText + '000000', 'latin1');
   }
 
-  private fillFraction(frac: number): void {
-    const dt = this.datetime;
-    const mc = this.micros;
-    let f = frac;
-    let at = dt.length - 2; // last digit, before the Z
-    for (let k = 0; k < 3; k++) {
-      const q = (f / 10) | 0;
-      dt[at--] = 48 + f - q * 10;
-      f = q;
-    }
-    let m = mc.length - 1;
-    for (let k = 0; k < 6; k++) {
-      const q = (f / 10) | 0;
-      const c = 48 + f - q * 10;
-      dt[at--] = c;
-      mc[m--] = c;
-      f = q;
-    }
-  }
-
   private event(out: RowOutputs): void {
     const src = this.src;
     const group = this.groups.get(this.u32());
@@ -170,7 +150,7 @@ export class RowTransportDecoder {
     } else {
       const secs = this.f64();
       if (secs !== this.secs) this.newSecond(secs);
-      this.fillFraction(this.u32());
+      fillFraction(this.datetime, this.micros, this.u32());
     }
     const line = (flags & EventFlag.line) !== 0 ? this.f64() : undefined;
     const offset = (flags & EventFlag.offset) !== 0 ? this.f64() : undefined;
