@@ -106,13 +106,12 @@ export function putAscii(b: Buffer, p: number, s: string): number {
 }
 
 /** csvTextCell of the UTF-8 text in src[from, to), at p: formula signs neutralised, RFC 4180 quoting. */
-export function putCsvCellFromBytes(b: Buffer, p: number, src: Buffer, from: number, to: number, plain: boolean): number {
+export function putCsvCellFromBytes(b: Buffer, p: number, src: Buffer, from: number, to: number): number {
   if (from === to) return p;
   const start = p;
   const c0 = src[from];
   if (c0 === 61 || c0 === 43 || c0 === 45 || c0 === 64 || c0 === 9 || c0 === 13) b[p++] = 39; // = + - @ TAB CR
   const end = putSlice(b, p, src, from, to);
-  if (plain) return end; // the sender found no `"`, `,`, CR or LF
   // ASCII bytes never occur inside a UTF-8 sequence, so the scan is exact.
   for (let k = from; k < to; k++) {
     const c = src[k];
@@ -141,15 +140,13 @@ function csvQuoteInPlace(b: Buffer, start: number, end: number): number {
  * jsonString of the well-formed UTF-8 text in src[from, to), at p: JSON.stringify's escapes (`\"`, `\\`, the
  * short forms \b \t \n \f \r, else \u00xx in lowercase hex); every other byte is copied.
  */
-export function putJsonStringFromBytes(b: Buffer, p: number, src: Buffer, from: number, to: number, plain: boolean): number {
+export function putJsonStringFromBytes(b: Buffer, p: number, src: Buffer, from: number, to: number): number {
   b[p++] = 34;
   let extra = 0;
-  if (!plain) {
-    for (let k = from; k < to; k++) {
-      const c = src[k];
-      if (c === 34 || c === 92) extra += 1;
-      else if (c < 0x20) extra += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 1 : 5;
-    }
+  for (let k = from; k < to; k++) {
+    const c = src[k];
+    if (c === 34 || c === 92) extra += 1;
+    else if (c < 0x20) extra += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 1 : 5;
   }
   let end = putSlice(b, p, src, from, to);
   if (extra > 0) end = jsonEscapeInPlace(b, p, end, extra);

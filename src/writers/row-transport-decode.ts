@@ -165,8 +165,6 @@ export class RowTransportDecoder {
       putHex8(this.id, 8, eventIdResult.lo);
     }
     const msgSlow = (flags & EventFlag.messageSlow) !== 0;
-    const msgPlain = (flags & EventFlag.messagePlain) !== 0;
-    const rawPlain = (flags & EventFlag.rawPlain) !== 0;
     const msgStart = this.str();
     const msgEnd = this.p;
     const msgJsonStart = msgSlow ? this.str() : 0;
@@ -203,7 +201,7 @@ export class RowTransportDecoder {
       b[p++] = 44;
       if (msgSlow) {
         p = putSlice(b, p, src, msgStart, msgEnd);
-      } else p = putCsvCellFromBytes(b, p, src, msgStart, msgEnd, msgPlain);
+      } else p = putCsvCellFromBytes(b, p, src, msgStart, msgEnd);
       b[p++] = 44;
       b.set(group.csvPath, p);
       p += group.csvPath.length;
@@ -217,7 +215,7 @@ export class RowTransportDecoder {
       b[p++] = 44;
       if (rawSlow) {
         p = putSlice(b, p, src, rawStart, rawEnd);
-      } else p = putCsvCellFromBytes(b, p, src, rawStart, rawEnd, rawPlain);
+      } else p = putCsvCellFromBytes(b, p, src, rawStart, rawEnd);
       b[p++] = 44;
       p = this.putId(b, p, idStart, idEnd);
       b[p++] = 44;
@@ -237,7 +235,7 @@ export class RowTransportDecoder {
     let p = putKey(b, rowStart, K_MESSAGE);
     if (msgSlow) {
       p = putSlice(b, p, src, msgJsonStart, msgJsonEnd);
-    } else p = putJsonStringFromBytes(b, p, src, msgStart, msgEnd, msgPlain);
+    } else p = putJsonStringFromBytes(b, p, src, msgStart, msgEnd);
     p = putKey(b, p, K_DATETIME);
     if (slowTime) {
       p = putSlice(b, p, src, dtStart, dtEnd);
@@ -267,7 +265,7 @@ export class RowTransportDecoder {
     p = putKey(b, p, K_RAW_TIME);
     if (rawSlow) {
       p = putSlice(b, p, src, rawJsonStart, rawJsonEnd);
-    } else p = putJsonStringFromBytes(b, p, src, rawStart, rawEnd, rawPlain);
+    } else p = putJsonStringFromBytes(b, p, src, rawStart, rawEnd);
     p = putKey(b, p, K_EVENT_ID);
     p = this.putId(b, p, idStart, idEnd);
     b[p++] = 34;
