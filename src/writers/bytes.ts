@@ -1,10 +1,8 @@
-// Byte-level building blocks of the timeline writers: UTF-8 text, numbers and hex into a Buffer at a position,
-// and CSV / JSON text cells either from JS strings (the main thread) or from UTF-8 bytes (the encoder thread).
-// Every function returns the new position; callers reserve room first (a text grows at most 6x in bytes).
-import { csvTextCell } from './csv.js';
-import { jsonString } from './json.js';
+// Byte-level building blocks of the timeline row printer (row-transport-decode.ts): numbers, hex, copies and the
+// CSV / JSON text cells of UTF-8 bytes, into a Buffer at a position. Every function returns the new position;
+// callers reserve room first (a text grows at most 6x in bytes).
 
-export const HEX = Buffer.from('0123456789abcdef', 'latin1');
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 type Utf8Writable = Buffer & { utf8Write?: (s: string, offset: number) => number };
 /** Buffer's internal UTF-8 writer (what Buffer#write calls after checking its arguments), when present. */
@@ -14,41 +12,13 @@ export const utf8Write: (b: Buffer, s: string, p: number) => number =
     : (b, s, p) => b.write(s, p, 'utf8');
 
 /** Writes s as UTF-8 at p (lone surrogates become U+FFFD, as Buffer#write does); returns the new position. */
-export function putText(b: Buffer, p: number, s: string): number {
+function putText(b: Buffer, p: number, s: string): number {
   const start = p;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x80) return start + utf8Write(b, s, start);
     b[p++] = c;
   }
-  return p;
-}
-
-/**
- * Code units that make a text need more than its plain UTF-8 bytes: CSV quoting (`"`, `,`, CR, LF), a formula
- * trigger in first place (TAB, CR), JSON escaping (controls, `"`, `\`) or surrogates (a lone one is escaped by
- * JSON.stringify; pairs are just sent the slow way). One native regex test per text decides both formats.
- */
-export const NOT_PLAIN = /[\u0000-\u001f",\\\ud800-\udfff]/;
-
-/** First code units that csvTextCell neutralises and NOT_PLAIN does not already catch: = + - @. */
-function startsWithFormulaSign(s: string): boolean {
-  const c = s.charCodeAt(0);
-  return c === 61 || c === 43 || c === 45 || c === 64;
-}
-
-/** csvTextCell(s) as UTF-8 at p; `plain` is !NOT_PLAIN.test(s). */
-export function putCsvText(b: Buffer, p: number, s: string, plain: boolean): number {
-  if (plain && !startsWithFormulaSign(s)) return p + utf8Write(b, s, p);
-  return p + utf8Write(b, csvTextCell(s), p);
-}
-
-/** jsonString(s) as UTF-8 at p; `plain` is !NOT_PLAIN.test(s). */
-export function putJsonString(b: Buffer, p: number, s: string, plain: boolean): number {
-  if (!plain) return p + utf8Write(b, jsonString(s), p);
-  b[p++] = 34;
-  p += utf8Write(b, s, p);
-  b[p++] = 34;
   return p;
 }
 
@@ -76,6 +46,12 @@ export function putUint(b: Buffer, p: number, n: number): number {
   return p + digits;
 }
 
+/** All of src at p; returns the new position. */
+export function putBuffer(b: Buffer, p: number, src: Uint8Array): number {
+  b.set(src, p);
+  return p + src.length;
+}
+
 /** Copies src[from, to) to b at p; returns the new position (no argument checks: the callers reserved room). */
 export function putSlice(b: Buffer, p: number, src: Buffer, from: number, to: number): number {
   const n = to - from;
@@ -98,11 +74,6 @@ export function putHex8(b: Uint8Array, p: number, n: number): void {
     b[p + k] = HEX[n & 15];
     n >>>= 4;
   }
-}
-
-export function putAscii(b: Buffer, p: number, s: string): number {
-  for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
-  return p;
 }
 
 /** csvTextCell of the UTF-8 text in src[from, to), at p: formula signs neutralised, RFC 4180 quoting. */

@@ -15,9 +15,10 @@ import { Worker } from 'node:worker_threads';
 import type { TimelineEvent } from '../events/event.js';
 import { RowTransportEncoder, type RecordTarget } from './row-transport.js';
 import type { EventSink } from './sink.js';
-import { type TimelineFilePaths, TimelineFilesSink } from './timeline-files.js';
+import type { TimelineFilePaths } from './timeline-file-set.js';
+import { TimelineFilesSink } from './timeline-files.js';
 
-export type { TimelineFilePaths } from './timeline-files.js';
+export type { TimelineFilePaths } from './timeline-file-set.js';
 
 /** Size of a transport chunk. */
 export const TRANSPORT_CHUNK_BYTES = 1024 * 1024;

@@ -1,12 +1,12 @@
-// The encoder thread's half of the parallel timeline writer: reads the records of row-transport.ts and prints
-// the same CSV and JSON rows as TimelineRowEncoder / the reference sinks (tested byte for byte), from bytes:
+// The row printer of the timeline files: reads the records of row-transport.ts and prints the same CSV and JSON
+// rows as the reference sinks (tested byte for byte), from bytes:
 // text arrives as UTF-8 and is quoted or escaped in place, times are printed from a per-second cache, and the
 // event id is hashed from the group's prefix state, the position and the time digits.
 
 import { eventIdFromPrefix, eventIdResult } from '../events/event-id.js';
 import { formatIsoNano } from '../events/time.js';
 import type { ByteFileWriter } from './byte-file-writer.js';
-import { putCsvCellFromBytes, putHex8, putJsonStringFromBytes, putNumber, putSlice, fillFraction } from './bytes.js';
+import { fillFraction, putBuffer, putCsvCellFromBytes, putHex8, putJsonStringFromBytes, putNumber, putSlice } from './bytes.js';
 import { EventFlag, RecordKind } from './row-transport.js';
 
 interface Group {
@@ -36,10 +36,6 @@ const K_OFFSET = Buffer.from(',"offset":', 'latin1');
 const K_RAW_TIME = Buffer.from(',"raw_time":', 'latin1');
 const K_EVENT_ID = Buffer.from(',"event_id":"', 'latin1');
 
-function putKey(b: Buffer, p: number, key: Buffer): number {
-  b.set(key, p);
-  return p + key.length;
-}
 
 /** Where the rows go: any of the three timeline files (absent = not asked for). */
 export interface RowOutputs {
@@ -189,25 +185,20 @@ export class RowTransportDecoder {
         b[p++] = 44;
         p = putSlice(b, p, src, mcStart, mcEnd);
       } else {
-        b.set(this.datetime, p);
-        p += this.datetime.length;
+        p = putBuffer(b, p, this.datetime);
         b[p++] = 44;
-        b.set(this.micros, p);
-        p += this.micros.length;
+        p = putBuffer(b, p, this.micros);
       }
       b[p++] = 44;
-      b.set(group.csv, p);
-      p += group.csv.length;
+      p = putBuffer(b, p, group.csv);
       b[p++] = 44;
       if (msgSlow) {
         p = putSlice(b, p, src, msgStart, msgEnd);
       } else p = putCsvCellFromBytes(b, p, src, msgStart, msgEnd);
       b[p++] = 44;
-      b.set(group.csvPath, p);
-      p += group.csvPath.length;
+      p = putBuffer(b, p, group.csvPath);
       b[p++] = 44;
-      b.set(group.inodeCsv, p);
-      p += group.inodeCsv.length;
+      p = putBuffer(b, p, group.inodeCsv);
       b[p++] = 44;
       if (line !== undefined) p = putNumber(b, p, line, false);
       b[p++] = 44;
@@ -219,8 +210,7 @@ export class RowTransportDecoder {
       b[p++] = 44;
       p = this.putId(b, p, idStart, idEnd);
       b[p++] = 44;
-      b.set(attrsCsv, p);
-      p += attrsCsv.length;
+      p = putBuffer(b, p, attrsCsv);
       b[p++] = 10;
       w.pos = p;
     }
@@ -232,45 +222,40 @@ export class RowTransportDecoder {
     if (target === out.json) target.buf[target.pos++] = 10;
     const b = target.buf;
     const rowStart = target.pos;
-    let p = putKey(b, rowStart, K_MESSAGE);
+    let p = putBuffer(b, rowStart, K_MESSAGE);
     if (msgSlow) {
       p = putSlice(b, p, src, msgJsonStart, msgJsonEnd);
     } else p = putJsonStringFromBytes(b, p, src, msgStart, msgEnd);
-    p = putKey(b, p, K_DATETIME);
+    p = putBuffer(b, p, K_DATETIME);
     if (slowTime) {
       p = putSlice(b, p, src, dtStart, dtEnd);
     } else {
-      b.set(this.datetime, p);
-      p += this.datetime.length;
+      p = putBuffer(b, p, this.datetime);
     }
-    p = putKey(b, p, K_TIMESTAMP);
+    p = putBuffer(b, p, K_TIMESTAMP);
     if (slowTime) {
       p = putSlice(b, p, src, mcStart, mcEnd);
     } else {
-      b.set(this.micros, p);
-      p += this.micros.length;
+      p = putBuffer(b, p, this.micros);
     }
-    b.set(group.json, p);
-    p += group.json.length;
-    b.set(group.inodeJson, p);
-    p += group.inodeJson.length;
+    p = putBuffer(b, p, group.json);
+    p = putBuffer(b, p, group.inodeJson);
     if (line !== undefined) {
-      p = putKey(b, p, K_LINE);
+      p = putBuffer(b, p, K_LINE);
       p = putNumber(b, p, line, true);
     }
     if (offset !== undefined) {
-      p = putKey(b, p, K_OFFSET);
+      p = putBuffer(b, p, K_OFFSET);
       p = putNumber(b, p, offset, true);
     }
-    p = putKey(b, p, K_RAW_TIME);
+    p = putBuffer(b, p, K_RAW_TIME);
     if (rawSlow) {
       p = putSlice(b, p, src, rawJsonStart, rawJsonEnd);
     } else p = putJsonStringFromBytes(b, p, src, rawStart, rawEnd);
-    p = putKey(b, p, K_EVENT_ID);
+    p = putBuffer(b, p, K_EVENT_ID);
     p = this.putId(b, p, idStart, idEnd);
     b[p++] = 34;
-    b.set(attrsJson, p);
-    p += attrsJson.length;
+    p = putBuffer(b, p, attrsJson);
     b[p++] = 125; // }
     if (target === out.jsonl) {
       b[p++] = 10;
@@ -292,7 +277,6 @@ export class RowTransportDecoder {
     if (end > start) {
       return putSlice(b, p, this.src, start, end);
     }
-    b.set(this.id, p);
-    return p + 16;
+    return putBuffer(b, p, this.id);
   }
 }

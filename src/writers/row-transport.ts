@@ -24,8 +24,8 @@ import { computeEventId, eventIdPrefix } from '../events/event-id.js';
 import { formatIsoNano, NS_PER_SECOND, toMicros } from '../events/time.js';
 import { utf8Write } from './bytes.js';
 import { csvTextCell } from './csv.js';
-import { compactAttrs, jsonString } from './json.js';
-import { FIELD_CACHE_ENTRIES, MAX_CACHED_ATTRS_CHARS, attrsParts, makeGroup } from './row-bytes.js';
+import { compactAttrs, jsonString, jsonValue } from './json.js';
+import { attrOutputKey } from './jsonl.js';
 
 export const RecordKind = { event: 1, defineGroup: 2, defineAttrs: 3, clear: 4 } as const;
 export const EventFlag = {
@@ -45,6 +45,61 @@ export interface RecordTarget {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Definitions (artifact field groups and attrs) kept on both sides before they are all forgotten: bounded memory. */
+const FIELD_CACHE_ENTRIES = 1024;
+/** attrs texts longer than this are defined per event instead of kept. */
+const MAX_CACHED_ATTRS_CHARS = 256;
+
+/** Encoded bytes of a repeating part of the row, for CSV and for JSON. */
+interface PartBytes {
+  csv: Buffer;
+  json: Buffer;
+}
+
+/**
+ * The fields every event of one artifact shares. CSV: the timestamp_desc, source, host, container id and name
+ * cells with their commas, and the path cell (it comes after the message); JSON: their `,"key":value` members and
+ * the path's, which follow one another.
+ */
+function groupParts(ev: TimelineEvent): PartBytes & { csvPath: Buffer } {
+  const csv =
+    csvTextCell(ev.timestamp_desc) +
+    ',' +
+    csvTextCell(ev.source) +
+    ',' +
+    csvTextCell(ev.host) +
+    ',' +
+    (ev.container_id === undefined ? '' : csvTextCell(ev.container_id)) +
+    ',' +
+    (ev.container_name === undefined ? '' : csvTextCell(ev.container_name));
+  const json =
+    ',"timestamp_desc":' +
+    jsonString(ev.timestamp_desc) +
+    ',"source":' +
+    jsonString(ev.source) +
+    ',"host":' +
+    jsonString(ev.host) +
+    (ev.container_id === undefined ? '' : ',"container_id":' + jsonString(ev.container_id)) +
+    (ev.container_name === undefined ? '' : ',"container_name":' + jsonString(ev.container_name)) +
+    ',"path":' +
+    jsonString(ev.path);
+  return {
+    csv: Buffer.from(csv, 'utf8'),
+    csvPath: Buffer.from(csvTextCell(ev.path), 'utf8'),
+    json: Buffer.from(json, 'utf8'),
+  };
+}
+
+/** The CSV `extra` cell and the JSON members of attrs whose compact JSON is `compact`. */
+function attrsParts(attrs: Record<string, unknown>, compact: string): PartBytes {
+  let tail = '';
+  for (const key of Object.keys(attrs)) {
+    const enc = jsonValue(attrs[key]);
+    if (enc === undefined) continue;
+    tail += ',' + jsonString(attrOutputKey(key)) + ':' + enc;
+  }
+  return { csv: Buffer.from(csvTextCell(compact), 'utf8'), json: Buffer.from(tail, 'utf8') };
+}
 
 type MaybeWellFormed = string & { isWellFormed?: () => boolean };
 /** False when s holds a lone surrogate, which UTF-8 cannot carry (it would arrive as U+FFFD). */
@@ -184,7 +239,7 @@ export class RowTransportEncoder {
       cname: ev.container_name,
       inode: ev.inode,
     });
-    const parts = makeGroup(ev);
+    const parts = groupParts(ev);
     const prefix = eventIdPrefix(ev);
     const inodeText = ev.inode === undefined ? '' : ev.inode.toString();
     out.ensure(32 + parts.csv.length + parts.csvPath.length + parts.json.length + inodeText.length);

@@ -1,4 +1,4 @@
-// Event ids: the allocation-free hash (eventIdHalves, used by computeEventId and the byte writers) must equal plain
+// Event ids: the allocation-free hash (eventIdHalves, used by computeEventId; the row printer uses the same loop through eventIdFromPrefix) must equal plain
 // FNV-1a 64 over the documented key string, whatever the fields hold.
 import { describe, expect, it } from 'vitest';
 import { computeEventId, eventIdHalves, eventIdResult, fnv1a64 } from '../../src/events/event-id.js';
