@@ -6,19 +6,18 @@
 import { eventIdFromPrefix, eventIdResult } from '../events/event-id.js';
 import { formatIsoNano } from '../events/time.js';
 import type { ByteFileWriter } from './byte-file-writer.js';
-import { fillFraction, putBuffer, putCsvCellFromBytes, putHex8, putJsonStringFromBytes, putNumber, putSlice } from './bytes.js';
+import { putBuffer, putCsvCellFromBytes, putHex8, putJsonStringFromBytes, putNumber, putSlice } from './bytes.js';
 import { EventFlag, RecordKind } from './row-transport.js';
 
 interface Group {
   prefixHi: number;
   prefixLo: number;
-  inodeQuoted: boolean;
-  csv: Buffer;
-  csvPath: Buffer;
-  json: Buffer;
-  /** `,"inode":N` or `,"inode":"N"` for JSON; the digits for CSV; empty when there is no inode. */
-  inodeCsv: Buffer;
-  inodeJson: Buffer;
+  /** CSV: the timestamp_desc, source, host, container id and name cells and the comma after them. */
+  csvHead: Buffer;
+  /** CSV: `,` path `,` inode `,` (the cells between the message and the line). */
+  csvMid: Buffer;
+  /** JSON: the members after the timestamp (timestamp_desc … path, then inode when known). */
+  jsonMid: Buffer;
 }
 
 interface Attrs {
@@ -27,6 +26,8 @@ interface Attrs {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+const EMPTY_VIEW = new Uint8Array(0);
+const COMMA = Buffer.from(',', 'latin1');
 // The JSON row's fixed member names.
 const K_MESSAGE = Buffer.from('{"message":', 'latin1');
 const K_DATETIME = Buffer.from(',"datetime":"', 'latin1');
@@ -35,7 +36,6 @@ const K_LINE = Buffer.from(',"line":', 'latin1');
 const K_OFFSET = Buffer.from(',"offset":', 'latin1');
 const K_RAW_TIME = Buffer.from(',"raw_time":', 'latin1');
 const K_EVENT_ID = Buffer.from(',"event_id":"', 'latin1');
-
 
 /** Where the rows go: any of the three timeline files (absent = not asked for). */
 export interface RowOutputs {
@@ -49,15 +49,22 @@ export class RowTransportDecoder {
   private readonly attrs = new Map<number, Attrs>();
   /** JSON rows written to timeline.json so far (for its separators). */
   jsonCount = 0;
-  // Per-second time cache.
+  // Per-second time cache: the time cells of the current second, printed once; each event fills in the digits.
   private secs = -1;
   private secsText = '';
-  private datetime: Buffer = EMPTY;
-  private micros: Buffer = EMPTY;
+  /** CSV `datetime,timestamp,`; the nine fraction digits start at csvFracAt, the timestamp ends at csvMicrosEnd. */
+  private csvTime: Buffer = EMPTY;
+  private csvFracAt = 0;
+  private csvMicrosEnd = 0;
+  /** JSON `,"datetime":"…","timestamp":…`; the fraction digits start at jsonFracAt, the timestamp ends it. */
+  private jsonTime: Buffer = EMPTY;
+  private jsonFracAt = 0;
   private readonly id = Buffer.alloc(16);
 
-  // The event being decoded: [start, end) of each text in the chunk.
+  // The chunk being decoded (as a Buffer, a plain byte view for copies, a DataView for numbers) and the position.
   private src: Buffer = EMPTY;
+  private view: Uint8Array = EMPTY_VIEW;
+  private data: DataView<ArrayBufferLike> = new DataView(EMPTY_VIEW.buffer);
   private p = 0;
 
   private u32(): number {
@@ -68,7 +75,7 @@ export class RowTransportDecoder {
   }
 
   private f64(): number {
-    const v = this.src.readDoubleLE(this.p);
+    const v = this.data.getFloat64(this.p, true);
     this.p += 8;
     return v;
   }
@@ -89,6 +96,8 @@ export class RowTransportDecoder {
   /** Decodes every record of chunk[0, length) into rows. */
   decode(chunk: Buffer, length: number, out: RowOutputs): void {
     this.src = chunk;
+    this.view = new Uint8Array(chunk.buffer, chunk.byteOffset, length);
+    this.data = new DataView(chunk.buffer, chunk.byteOffset, length);
     this.p = 0;
     while (this.p < length) {
       const kind = chunk[this.p++];
@@ -103,6 +112,7 @@ export class RowTransportDecoder {
       } else throw new Error(`timeline transport: unknown record kind ${kind} at ${this.p - 1}`);
     }
     this.src = EMPTY;
+    this.view = EMPTY_VIEW;
   }
 
   private defineGroup(): void {
@@ -115,19 +125,58 @@ export class RowTransportDecoder {
     const json = this.bytes();
     const inodeStart = this.str();
     const inode = this.src.toString('latin1', inodeStart, this.p);
-    const inodeJson = inode === '' ? EMPTY : Buffer.from(inodeQuoted ? `,"inode":"${inode}"` : `,"inode":${inode}`, 'latin1');
-    this.groups.set(id, { prefixHi, prefixLo, inodeQuoted, csv, csvPath, json, inodeCsv: Buffer.from(inode, 'latin1'), inodeJson });
+    const inodeJson = inode === '' ? '' : inodeQuoted ? `,"inode":"${inode}"` : `,"inode":${inode}`;
+    this.groups.set(id, {
+      prefixHi,
+      prefixLo,
+      csvHead: Buffer.concat([csv, COMMA]),
+      csvMid: Buffer.concat([COMMA, csvPath, COMMA, Buffer.from(inode, 'latin1'), COMMA]),
+      jsonMid: Buffer.concat([json, Buffer.from(inodeJson, 'latin1')]),
+    });
   }
 
   private newSecond(secs: number): void {
     this.secs = secs;
     this.secsText = String(secs);
-    this.datetime = Buffer.from(formatIsoNano(BigInt(secs) * 1_000_000_000n), 'latin1');
-    this.micros = Buffer.from(this.secsText + '000000', 'latin1');
+    const datetime = formatIsoNano(BigInt(secs) * 1_000_000_000n); // …SS.000000000Z
+    const micros = this.secsText + '000000';
+    this.csvTime = Buffer.from(`${datetime},${micros},`, 'latin1');
+    this.csvFracAt = datetime.length - 10;
+    this.csvMicrosEnd = datetime.length + 1 + micros.length;
+    this.jsonTime = Buffer.from(`,"datetime":"${datetime}","timestamp":${micros}`, 'latin1');
+    this.jsonFracAt = K_DATETIME.length + datetime.length - 10;
+  }
+
+  /** The nine nanosecond digits of `frac` into both time cells, and the first six into both timestamps. */
+  private fillTime(frac: number): void {
+    const c = this.csvTime;
+    const j = this.jsonTime;
+    let f = frac; // < 1e9 < 2^31: int32 arithmetic
+    let ca = this.csvFracAt + 8;
+    let ja = this.jsonFracAt + 8;
+    for (let k = 0; k < 3; k++) {
+      const q = (f / 10) | 0;
+      const d = 48 + f - q * 10;
+      c[ca--] = d;
+      j[ja--] = d;
+      f = q;
+    }
+    let cm = this.csvMicrosEnd - 1;
+    let jm = j.length - 1;
+    for (let k = 0; k < 6; k++) {
+      const q = (f / 10) | 0;
+      const d = 48 + f - q * 10;
+      c[ca--] = d;
+      j[ja--] = d;
+      c[cm--] = d;
+      j[jm--] = d;
+      f = q;
+    }
   }
 
   private event(out: RowOutputs): void {
     const src = this.src;
+    const view = this.view;
     const group = this.groups.get(this.u32());
     const attrsId = this.u32();
     const attrs = attrsId === 0 ? undefined : this.attrs.get(attrsId);
@@ -146,7 +195,7 @@ export class RowTransportDecoder {
     } else {
       const secs = this.f64();
       if (secs !== this.secs) this.newSecond(secs);
-      fillFraction(this.datetime, this.micros, this.u32());
+      this.fillTime(this.u32());
     }
     const line = (flags & EventFlag.line) !== 0 ? this.f64() : undefined;
     const offset = (flags & EventFlag.offset) !== 0 ? this.f64() : undefined;
@@ -156,7 +205,7 @@ export class RowTransportDecoder {
       idStart = this.str();
       idEnd = this.p;
     } else {
-      eventIdFromPrefix(group.prefixHi, group.prefixLo, offset, line, '', this.secsText, this.datetime, this.datetime.length - 10);
+      eventIdFromPrefix(group.prefixHi, group.prefixLo, offset, line, '', this.secsText, this.csvTime, this.csvFracAt);
       putHex8(this.id, 0, eventIdResult.hi);
       putHex8(this.id, 8, eventIdResult.lo);
     }
@@ -176,37 +225,28 @@ export class RowTransportDecoder {
     const attrsJson = attrs?.json ?? EMPTY;
     if (out.csv) {
       const w = out.csv;
-      w.ensure(text + group.csv.length + group.csvPath.length + attrsCsv.length);
+      w.ensure(text + group.csvHead.length + group.csvMid.length + attrsCsv.length);
       const b = w.buf;
       let p = w.pos;
       if (slowTime) {
         if (src[dtStart] === 45) b[p++] = 39; // a negative year starts with `-`
-        p = putSlice(b, p, src, dtStart, dtEnd);
+        p = putSlice(b, p, view, dtStart, dtEnd);
         b[p++] = 44;
-        p = putSlice(b, p, src, mcStart, mcEnd);
-      } else {
-        p = putBuffer(b, p, this.datetime);
+        p = putSlice(b, p, view, mcStart, mcEnd);
         b[p++] = 44;
-        p = putBuffer(b, p, this.micros);
-      }
-      b[p++] = 44;
-      p = putBuffer(b, p, group.csv);
-      b[p++] = 44;
+      } else p = putBuffer(b, p, this.csvTime);
+      p = putBuffer(b, p, group.csvHead);
       if (msgSlow) {
-        p = putSlice(b, p, src, msgStart, msgEnd);
-      } else p = putCsvCellFromBytes(b, p, src, msgStart, msgEnd);
-      b[p++] = 44;
-      p = putBuffer(b, p, group.csvPath);
-      b[p++] = 44;
-      p = putBuffer(b, p, group.inodeCsv);
-      b[p++] = 44;
+        p = putSlice(b, p, view, msgStart, msgEnd);
+      } else p = putCsvCellFromBytes(b, p, view, msgStart, msgEnd);
+      p = putBuffer(b, p, group.csvMid);
       if (line !== undefined) p = putNumber(b, p, line, false);
       b[p++] = 44;
       if (offset !== undefined) p = putNumber(b, p, offset, false);
       b[p++] = 44;
       if (rawSlow) {
-        p = putSlice(b, p, src, rawStart, rawEnd);
-      } else p = putCsvCellFromBytes(b, p, src, rawStart, rawEnd);
+        p = putSlice(b, p, view, rawStart, rawEnd);
+      } else p = putCsvCellFromBytes(b, p, view, rawStart, rawEnd);
       b[p++] = 44;
       p = this.putId(b, p, idStart, idEnd);
       b[p++] = 44;
@@ -216,7 +256,7 @@ export class RowTransportDecoder {
     }
     const target = out.jsonl ?? out.json;
     if (target === undefined) return;
-    const bound = text + group.json.length + group.inodeJson.length + attrsJson.length + 256;
+    const bound = text + group.jsonMid.length + attrsJson.length + 256;
     target.ensure(bound + 2);
     if (target === out.json && this.jsonCount++ > 0) target.buf[target.pos++] = 44;
     if (target === out.json) target.buf[target.pos++] = 10;
@@ -224,22 +264,15 @@ export class RowTransportDecoder {
     const rowStart = target.pos;
     let p = putBuffer(b, rowStart, K_MESSAGE);
     if (msgSlow) {
-      p = putSlice(b, p, src, msgJsonStart, msgJsonEnd);
-    } else p = putJsonStringFromBytes(b, p, src, msgStart, msgEnd);
-    p = putBuffer(b, p, K_DATETIME);
+      p = putSlice(b, p, view, msgJsonStart, msgJsonEnd);
+    } else p = putJsonStringFromBytes(b, p, view, msgStart, msgEnd);
     if (slowTime) {
-      p = putSlice(b, p, src, dtStart, dtEnd);
-    } else {
-      p = putBuffer(b, p, this.datetime);
-    }
-    p = putBuffer(b, p, K_TIMESTAMP);
-    if (slowTime) {
-      p = putSlice(b, p, src, mcStart, mcEnd);
-    } else {
-      p = putBuffer(b, p, this.micros);
-    }
-    p = putBuffer(b, p, group.json);
-    p = putBuffer(b, p, group.inodeJson);
+      p = putBuffer(b, p, K_DATETIME);
+      p = putSlice(b, p, view, dtStart, dtEnd);
+      p = putBuffer(b, p, K_TIMESTAMP);
+      p = putSlice(b, p, view, mcStart, mcEnd);
+    } else p = putBuffer(b, p, this.jsonTime);
+    p = putBuffer(b, p, group.jsonMid);
     if (line !== undefined) {
       p = putBuffer(b, p, K_LINE);
       p = putNumber(b, p, line, true);
@@ -250,8 +283,8 @@ export class RowTransportDecoder {
     }
     p = putBuffer(b, p, K_RAW_TIME);
     if (rawSlow) {
-      p = putSlice(b, p, src, rawJsonStart, rawJsonEnd);
-    } else p = putJsonStringFromBytes(b, p, src, rawStart, rawEnd);
+      p = putSlice(b, p, view, rawJsonStart, rawJsonEnd);
+    } else p = putJsonStringFromBytes(b, p, view, rawStart, rawEnd);
     p = putBuffer(b, p, K_EVENT_ID);
     p = this.putId(b, p, idStart, idEnd);
     b[p++] = 34;
@@ -275,7 +308,7 @@ export class RowTransportDecoder {
 
   private putId(b: Buffer, p: number, start: number, end: number): number {
     if (end > start) {
-      return putSlice(b, p, this.src, start, end);
+      return putSlice(b, p, this.view, start, end);
     }
     return putBuffer(b, p, this.id);
   }
