@@ -4,9 +4,12 @@
 // input; everything below them is released in order. A source that sends an event smaller than one already
 // released has broken its promise: `SourceOrderError` tells the timeline to re-read it as an unordered source.
 //
-// The window is kept as a sorted array and refreshed with one Array#sort per chunk of input (TimSort, linear on
-// nearly sorted data) rather than a heap push/pop per event. It tolerates at least what a `window`-sized min-heap
-// would: an event may arrive up to `window` events late (and more when it falls within one input chunk).
+// The window is kept as a sorted array; each chunk of input is appended and insertion-sorted into place, rather
+// than a heap push/pop per event. On a log that is sorted but for local inversions that is about one comparison
+// per event (TimSort needed about five: every inversion ends a run). Insertion sort is quadratic on disordered
+// input, so past INSERTION_MOVES_PER_EVENT moves per event the chunk is finished by Array#sort instead. It
+// tolerates at least what a `window`-sized min-heap would: an event may arrive up to `window` events late (and
+// more when it falls within one input chunk).
 
 import type { TimelineEvent } from '../events/event.js';
 import { compareEvents } from './order.js';
@@ -15,6 +18,31 @@ import { compareEvents } from './order.js';
 export const DEFAULT_REORDER_WINDOW = 256;
 /** Input gathered before each sort of the window, so that tiny batches do not cost a sort each. */
 export const REORDER_CHUNK = 512;
+/** Average element moves per new event after which a chunk's insertion sort gives way to Array#sort. */
+export const INSERTION_MOVES_PER_EVENT = 8;
+
+/**
+ * Sorts a[from, a.length) into the sorted a[0, from) by insertion (stable); returns false, leaving a a permutation
+ * of what it was, when that would take more than `budget` moves.
+ */
+function insertSorted(a: TimelineEvent[], from: number, budget: number): boolean {
+  for (let i = from; i < a.length; i++) {
+    const x = a[i];
+    let j = i - 1;
+    if (j < 0 || compareEvents(a[j], x) <= 0) continue;
+    // x goes further left: shift the larger ones right.
+    do {
+      a[j + 1] = a[j];
+      j--;
+      if (--budget < 0) {
+        a[j + 1] = x;
+        return false;
+      }
+    } while (j >= 0 && compareEvents(a[j], x) > 0);
+    a[j + 1] = x;
+  }
+  return true;
+}
 
 /** An ordered source sent an event older than one already released from its window. */
 export class SourceOrderError extends Error {
@@ -44,38 +72,41 @@ export async function* reorderWindow(
   chunkEvents: number = REORDER_CHUNK,
 ): AsyncGenerator<TimelineEvent[], void, undefined> {
   if (!Number.isInteger(window) || window < 0) throw new RangeError(`reorder window ${window}, expected an integer >= 0`);
+  // held: the window (sorted) followed by the input not yet sorted in.
   let held: TimelineEvent[] = [];
-  let incoming: TimelineEvent[] = [];
+  let sortedUpTo = 0;
   let lastReleased: TimelineEvent | undefined;
 
   function release(final: boolean): TimelineEvent[] {
-    const all = held.length === 0 ? incoming : held.concat(incoming);
-    incoming = [];
-    all.sort(compareEvents);
-    if (lastReleased !== undefined && all.length > 0 && compareEvents(all[0], lastReleased) < 0) {
-      throw new SourceOrderError(sourceId, lastReleased, all[0]);
+    const fresh = held.length - sortedUpTo;
+    if (!insertSorted(held, sortedUpTo, INSERTION_MOVES_PER_EVENT * fresh)) held.sort(compareEvents);
+    sortedUpTo = held.length;
+    if (lastReleased !== undefined && held.length > 0 && compareEvents(held[0], lastReleased) < 0) {
+      throw new SourceOrderError(sourceId, lastReleased, held[0]);
     }
-    const keep = final ? 0 : Math.min(window, all.length);
-    const cut = all.length - keep;
-    if (cut === 0) {
-      held = all;
-      return [];
-    }
-    held = keep === 0 ? [] : all.slice(cut);
-    const out = keep === 0 ? all : all.slice(0, cut);
+    const keep = final ? 0 : Math.min(window, held.length);
+    const cut = held.length - keep;
+    if (cut === 0) return [];
+    let out: TimelineEvent[];
+    if (keep === 0) {
+      out = held;
+      held = [];
+    } else out = held.splice(0, cut);
+    sortedUpTo = held.length;
     lastReleased = out[out.length - 1];
     return out;
   }
 
   const chunk = Math.max(window, chunkEvents);
   for await (const batch of input) {
+    // The caller's batch is never modified: held is always our own array.
     if (filter === undefined) {
-      if (incoming.length === 0 && batch.length >= chunk) incoming = batch.slice();
-      else for (let i = 0; i < batch.length; i++) incoming.push(batch[i]);
+      if (held.length === 0 && batch.length >= chunk) held = batch.slice();
+      else for (let i = 0; i < batch.length; i++) held.push(batch[i]);
     } else {
-      for (let i = 0; i < batch.length; i++) if (filter(batch[i])) incoming.push(batch[i]);
+      for (let i = 0; i < batch.length; i++) if (filter(batch[i])) held.push(batch[i]);
     }
-    if (incoming.length >= chunk) {
+    if (held.length - sortedUpTo >= chunk) {
       const out = release(false);
       if (out.length > 0) yield out;
     }

@@ -13,7 +13,7 @@ import {
 } from '../../src/timeline/index.js';
 import { decodeRunLine, encodeRunLine } from '../../src/timeline/spill.js';
 import { JsonlTimelineSink, TimelineJsonEncoder } from '../../src/writers/index.js';
-import { ev, randomEvents, T0 } from './helpers.js';
+import { ev, randomEvents, rng, T0 } from './helpers.js';
 
 async function* batches(events: TimelineEvent[], size: number): AsyncGenerator<TimelineEvent[]> {
   for (let i = 0; i < events.length; i += size) yield events.slice(i, i + size);
@@ -78,6 +78,21 @@ describe('reorderWindow', () => {
     const late = evs.slice();
     late.push(ev(T0 - 1n));
     await expect(collect(reorderWindow('s', batches(late, 3), 64))).rejects.toBeInstanceOf(SourceOrderError);
+  });
+
+  it('sorts disordered input by the Array#sort fallback, without quadratic insertion (guard)', async () => {
+    // Reversed and shuffled chunks: insertion sort would need ~n^2/4 moves; the move budget hands them to sort().
+    const n = 40_000;
+    const reversed = Array.from({ length: n }, (_, i) => ev(T0 + BigInt(n - i)));
+    const t0 = performance.now();
+    const out = await collect(reorderWindow('s', batches(reversed, n), n));
+    expect(performance.now() - t0).toBeLessThan(5000); // a generous bound: ~n^2/4 = 4e8 moves would take far longer
+    expect(out.map((e) => e.time)).toEqual(reversed.map((e) => e.time).sort((a, b) => (a < b ? -1 : 1)));
+    const r = rng(5);
+    const near = Array.from({ length: 20_000 }, (_, i) => ev(T0 + BigInt(i * 10 + Math.floor(r() * 40))));
+    const sorted = near.map((e) => e.time).sort((a, b) => (a < b ? -1 : 1));
+    expect((await collect(reorderWindow('s', batches(near, 7), 64))).map((e) => e.time)).toEqual(sorted);
+    expect((await collect(reorderWindow('s', batches(near, 7), 64, undefined, 1))).map((e) => e.time)).toEqual(sorted);
   });
 
   it('does not modify the caller batches', async () => {
