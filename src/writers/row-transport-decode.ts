@@ -59,6 +59,9 @@ export class RowTransportDecoder {
   /** JSON `,"datetime":"…","timestamp":…`; the fraction digits start at jsonFracAt, the timestamp ends it. */
   private jsonTime: Buffer = EMPTY;
   private jsonFracAt = 0;
+  /** Views of the datetime inside csvTime and, quoted, inside jsonTime: the raw_time cells when it equals it. */
+  private csvDatetime: Uint8Array = EMPTY_VIEW;
+  private jsonDatetime: Uint8Array = EMPTY_VIEW;
   private readonly id = Buffer.alloc(16);
 
   // The chunk being decoded (as a Buffer, a plain byte view for copies, a DataView for numbers) and the position.
@@ -145,6 +148,8 @@ export class RowTransportDecoder {
     this.csvMicrosEnd = datetime.length + 1 + micros.length;
     this.jsonTime = Buffer.from(`,"datetime":"${datetime}","timestamp":${micros}`, 'latin1');
     this.jsonFracAt = K_DATETIME.length + datetime.length - 10;
+    this.csvDatetime = this.csvTime.subarray(0, datetime.length);
+    this.jsonDatetime = this.jsonTime.subarray(K_DATETIME.length - 1, K_DATETIME.length + datetime.length + 1);
   }
 
   /** The nine nanosecond digits of `frac` into both time cells, and the first six into both timestamps. */
@@ -215,7 +220,8 @@ export class RowTransportDecoder {
     const msgJsonStart = msgSlow ? this.str() : 0;
     const msgJsonEnd = this.p;
     const rawSlow = (flags & EventFlag.rawSlow) !== 0;
-    const rawStart = this.str();
+    const rawIsDatetime = (flags & EventFlag.rawIsDatetime) !== 0;
+    const rawStart = rawIsDatetime ? this.p : this.str();
     const rawEnd = this.p;
     const rawJsonStart = rawSlow ? this.str() : 0;
     const rawJsonEnd = this.p;
@@ -244,7 +250,9 @@ export class RowTransportDecoder {
       b[p++] = 44;
       if (offset !== undefined) p = putNumber(b, p, offset, false);
       b[p++] = 44;
-      if (rawSlow) {
+      if (rawIsDatetime) {
+        p = putBuffer(b, p, this.csvDatetime);
+      } else if (rawSlow) {
         p = putSlice(b, p, view, rawStart, rawEnd);
       } else p = putCsvCellFromBytes(b, p, view, rawStart, rawEnd);
       b[p++] = 44;
@@ -282,7 +290,9 @@ export class RowTransportDecoder {
       p = putNumber(b, p, offset, true);
     }
     p = putBuffer(b, p, K_RAW_TIME);
-    if (rawSlow) {
+    if (rawIsDatetime) {
+      p = putBuffer(b, p, this.jsonDatetime);
+    } else if (rawSlow) {
       p = putSlice(b, p, view, rawJsonStart, rawJsonEnd);
     } else p = putJsonStringFromBytes(b, p, view, rawStart, rawEnd);
     p = putBuffer(b, p, K_EVENT_ID);

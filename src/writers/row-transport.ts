@@ -16,7 +16,8 @@
 //   EVENT         u8 kind, u32 group, u32 attrs (0 = none), u8 flags (EventFlag),
 //                 SLOW_TIME ? (str datetime, str micros) : (f64 seconds, u32 nanoseconds),
 //                 [LINE f64], [OFFSET f64], [ID str],
-//                 MESSAGE_SLOW ? (str csvCell, str jsonString) : str utf8,  same for raw_time (RAW_SLOW)
+//                 MESSAGE_SLOW ? (str csvCell, str jsonString) : str utf8,  same for raw_time (RAW_SLOW),
+//                 raw_time absent when RAW_IS_DATETIME
 // The decoder is row-transport-decode.ts; both sides are tested together against the reference encoders.
 
 import type { TimelineEvent } from '../events/event.js';
@@ -35,6 +36,8 @@ export const EventFlag = {
   id: 8,
   messageSlow: 16,
   rawSlow: 32,
+  /** raw_time is exactly the row's datetime (Docker's json-file times nearly always are): not sent. */
+  rawIsDatetime: 64,
 } as const;
 
 /** Where records go: a buffer with room for n more bytes at `pos` after `ensure(n)` (records never split). */
@@ -149,6 +152,9 @@ export class RowTransportEncoder {
   private lo = 1n;
   private hi = 0n;
   private secs = 0;
+  // The datetime of that second up to its fraction digits (`…SS.`) and the datetime's length.
+  private secondPrefix = '';
+  private datetimeLength = 0;
 
   /** Appends the records of one event (definitions first when something is new). */
   append(ev: TimelineEvent, out: RecordTarget): void {
@@ -168,11 +174,18 @@ export class RowTransportEncoder {
     if (idText === undefined && (!fast || (ev.line === undefined && ev.offset === undefined))) idText = computeEventId(ev);
     if (idText !== undefined) flags |= EventFlag.id;
     const message = ev.message;
-    const raw = ev.raw_time;
     const messageSlow = !isWellFormed(message);
-    const rawSlow = !isWellFormed(raw);
     if (messageSlow) flags |= EventFlag.messageSlow;
-    if (rawSlow) flags |= EventFlag.rawSlow;
+    const frac = fast ? Number(ns - this.lo) : 0;
+    let raw = ev.raw_time;
+    let rawSlow = false;
+    if (fast && this.isDatetime(raw, frac)) {
+      flags |= EventFlag.rawIsDatetime;
+      raw = '';
+    } else {
+      rawSlow = !isWellFormed(raw);
+      if (rawSlow) flags |= EventFlag.rawSlow;
+    }
     // UTF-8 takes at most 3 bytes per UTF-16 code unit; slow texts are sent twice, escaped (<= 6 bytes each).
     out.ensure(64 + 3 * (idText?.length ?? 0) + (messageSlow ? 13 : 3) * message.length + (rawSlow ? 13 : 3) * raw.length + 96);
     const b = out.buf;
@@ -183,7 +196,7 @@ export class RowTransportEncoder {
     b[p++] = flags;
     if (fast) {
       b.writeDoubleLE(this.secs, p);
-      p = putU32(b, p + 8, Number(ns - this.lo));
+      p = putU32(b, p + 8, frac);
     } else {
       p = putStr(b, p, formatIsoNano(ns));
       p = putStr(b, p, toMicros(ns).toString());
@@ -198,8 +211,25 @@ export class RowTransportEncoder {
     if (rawSlow) {
       p = putStr(b, p, csvTextCell(raw));
       p = putStr(b, p, jsonString(raw));
-    } else p = putStr(b, p, raw);
+    } else if ((flags & EventFlag.rawIsDatetime) === 0) p = putStr(b, p, raw);
     out.pos = p;
+  }
+
+  /**
+   * Is `raw` the datetime the row prints (this second's prefix, then the nine digits of frac and `Z`)? Only a
+   * four-digit year qualifies: `+10000-…` would need the CSV formula guard, which the encoder then skips.
+   */
+  private isDatetime(raw: string, frac: number): boolean {
+    const n = this.datetimeLength;
+    const c0 = raw.charCodeAt(0);
+    if (raw.length !== n || c0 < 48 || c0 > 57 || raw.charCodeAt(n - 1) !== 90 || !raw.startsWith(this.secondPrefix)) return false;
+    let digits = 0;
+    for (let i = n - 10; i < n - 1; i++) {
+      const d = raw.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return false;
+      digits = digits * 10 + d;
+    }
+    return digits === frac;
   }
 
   private newSecond(ns: bigint): void {
@@ -213,6 +243,11 @@ export class RowTransportEncoder {
     this.hi = lo + NS_PER_SECOND;
     // Seconds that are not a positive safe integer (before 1970-01-01T00:00:01, or absurdly far) go the slow way.
     this.secs = secs > 0n && secs <= MAX_SAFE ? Number(secs) : 0;
+    if (this.secs > 0) {
+      const datetime = formatIsoNano(lo); // …SS.000000000Z
+      this.datetimeLength = datetime.length;
+      this.secondPrefix = datetime.slice(0, datetime.length - 10);
+    }
   }
 
   private groupOf(ev: TimelineEvent, out: RecordTarget): number {

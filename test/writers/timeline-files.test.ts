@@ -14,10 +14,28 @@ import {
   TimelineFilesSink,
 } from '../../src/writers/index.js';
 import type { TimelineEvent } from '../../src/events/event.js';
+import { formatIsoNano } from '../../src/events/time.js';
 import { randomEvents, rng } from '../timeline/helpers.js';
 
 /** A frozen attrs object shared by many events, as the json-file reader emits them (the writer caches it by identity). */
 const SHARED_ATTRS = Object.freeze({ stream: 'stderr', attrs: { tag: '=x,"y"' } });
+
+/**
+ * raw_time values: the row's own datetime (the transport then omits it) and its near misses (another nanosecond,
+ * another second, trimmed zeros, lowercase z, a sign), a fixed string, or hostile text.
+ */
+function rawTimeFor(time: bigint, r: () => number, text: () => string): string {
+  const dt = formatIsoNano(time);
+  const roll = r();
+  if (roll < 0.35) return dt;
+  if (roll < 0.4) return formatIsoNano(time + 1n);
+  if (roll < 0.45) return formatIsoNano(time + 1_000_000_000n);
+  if (roll < 0.5) return dt.replace(/0+Z$/, 'Z');
+  if (roll < 0.53) return dt.slice(0, -1) + 'z';
+  if (roll < 0.56) return '+' + dt.slice(1);
+  if (roll < 0.75) return '2024-05-01T10:00:00.1Z';
+  return text();
+}
 
 /** Events whose every text field is hostile to CSV/JSON encoding, with extreme times and numbers. */
 function hostileEvents(n: number, seed: number): TimelineEvent[] {
@@ -41,8 +59,9 @@ function hostileEvents(n: number, seed: number): TimelineEvent[] {
       host: r() < 0.8 ? 'h' : text(),
       message: i % 1500 === 7 ? 'x"'.repeat(800_000) : text(),
       path: r() < 0.7 ? '/var/lib/docker/containers/abc/abc-json.log' : text(),
-      raw_time: r() < 0.7 ? '2024-05-01T10:00:00.1Z' : text(),
+      raw_time: '',
     };
+    e.raw_time = rawTimeFor(e.time, r, text);
     if (r() < 0.6) e.line = r() < 0.9 ? Math.floor(r() * 1e7) : [-1, 1.5, Number.MAX_SAFE_INTEGER + 2, NaN][Math.floor(r() * 4)];
     if (r() < 0.5) e.offset = r() < 0.9 ? Math.floor(r() * 1e12) : [-7, 0.25, 2 ** 60][Math.floor(r() * 3)];
     if (r() < 0.6) e.container_id = r() < 0.8 ? 'ab'.repeat(32) : text();
