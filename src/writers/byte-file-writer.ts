@@ -11,7 +11,9 @@
 // memory (page-aligned by construction), each write covers whole DIRECT_IO_ALIGNMENT blocks and the partial last
 // block is carried into the next buffer. The file's unaligned end goes through an ordinary descriptor. Any refusal
 // (a file system without O_DIRECT, EINVAL on a write) falls back to ordinary writes for the rest of the file:
-// the bytes are the same either way.
+// the bytes are the same either way. The first DIRECT_IO_AFTER_BYTES of each file are written the ordinary way:
+// a small output lands in the page cache at memory speed (even on a slow disk), and only a large one, which
+// would fill the cache and be throttled to disk speed anyway, pays for the disk as it goes.
 
 import { closeSync, constants, ftruncateSync, openSync, write } from 'node:fs';
 
@@ -22,6 +24,8 @@ export const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 /** File offsets, lengths and buffer addresses of direct writes are multiples of this (a page: right for disks
  * with 512-byte and 4 KiB sectors alike). */
 export const DIRECT_IO_ALIGNMENT = 4096;
+/** Bytes at the start of each file written through the page cache before direct I/O takes over. */
+export const DIRECT_IO_AFTER_BYTES = 64 * 1024 * 1024;
 /** Buffers per WebAssembly memory (one slab); more slabs are made if the pool runs dry. */
 const BUFFERS_PER_SLAB = 12;
 const WASM_PAGE_BYTES = 65536;
@@ -35,6 +39,8 @@ const WasmMemory = (globalThis as unknown as { WebAssembly?: { Memory: WasmMemor
 export interface ByteFileWriterOptions {
   /** 'auto' (default): O_DIRECT where the file system takes it; 'off': ordinary writes only. */
   directIo?: 'auto' | 'off';
+  /** File offset from which direct I/O is used (default DIRECT_IO_AFTER_BYTES). */
+  directIoAfterBytes?: number;
   /** Tests only: pooled buffers start this many bytes past a page boundary, so direct writes are refused. */
   misalignForTest?: number;
 }
@@ -107,9 +113,12 @@ export class ByteFileWriter {
   private directFd: number | undefined;
   /** Why direct I/O is not (or no longer) used; undefined while it is. */
   directIoOff: string | undefined;
+  /** Bytes written with O_DIRECT so far. */
+  directBytes = 0;
   /** File offset of buf[0] (a multiple of DIRECT_IO_ALIGNMENT while direct I/O is on). */
   private filePos = 0;
   private readonly pool: AlignedBufferPool;
+  private readonly directFrom: number;
   private readonly plainPool: Buffer[] = [];
   private readonly pending = new Set<Promise<void>>();
   private pendingBytes = 0;
@@ -122,6 +131,7 @@ export class ByteFileWriter {
   ) {
     this.fd = openSync(path, 'w');
     this.pool = new AlignedBufferPool(bufferBytes, options.misalignForTest ?? 0);
+    this.directFrom = options.directIoAfterBytes ?? DIRECT_IO_AFTER_BYTES;
     if (options.directIo === 'off') this.directIoOff = 'turned off';
     else if (bufferBytes < 2 * DIRECT_IO_ALIGNMENT) this.directIoOff = 'buffers too small';
     else if (constants.O_DIRECT === undefined) this.directIoOff = 'no O_DIRECT on this platform';
@@ -197,9 +207,11 @@ export class ByteFileWriter {
   /** buf[0, length) at `at`: directly when buf is aligned and direct I/O still works, else the ordinary way. */
   private async writeBlocks(buf: Buffer, length: number, at: number): Promise<void> {
     const direct = this.directFd;
-    if (direct !== undefined && this.pool.isAligned(buf)) {
+    if (direct !== undefined && at >= this.directFrom && this.pool.isAligned(buf)) {
       try {
-        return await writeAt(direct, buf, 0, length, at);
+        await writeAt(direct, buf, 0, length, at);
+        this.directBytes += length;
+        return;
       } catch (err) {
         // EINVAL and friends: this file system will not take direct writes after all. Same bytes, other path.
         this.disableDirectIo(`direct write refused: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);

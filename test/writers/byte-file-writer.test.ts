@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ByteFileWriter, DIRECT_IO_ALIGNMENT, type ByteFileWriterOptions } from '../../src/writers/byte-file-writer.js';
+import { ByteFileWriter, DIRECT_IO_AFTER_BYTES, DIRECT_IO_ALIGNMENT, type ByteFileWriterOptions } from '../../src/writers/byte-file-writer.js';
 import { rng } from '../timeline/helpers.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotsam-bfw-'));
@@ -34,6 +34,8 @@ interface Plan {
   flushes?: boolean;
   truncates?: boolean;
   drains?: boolean;
+  /** Where direct I/O starts (default 0 here: from the first block). */
+  directAfter?: number;
 }
 
 /** Writes random rows (some larger than a buffer), with flushes, truncations and drains; returns what must be on disk. */
@@ -71,6 +73,8 @@ const plans: Plan[] = [
   { seed: 4, steps: 4000, bufferBytes: 3 * DIRECT_IO_ALIGNMENT },
   // Buffers smaller than two blocks: ordinary writes only.
   { seed: 5, steps: 2000, bufferBytes: 4096, flushes: true },
+  // The page cache for the first 100 KiB, then direct I/O.
+  { seed: 6, steps: 3000, bufferBytes: 16384, flushes: true, drains: true, directAfter: 100_000 },
 ];
 
 describe('ByteFileWriter', () => {
@@ -78,24 +82,38 @@ describe('ByteFileWriter', () => {
     for (const plan of plans) {
       it(`writes exactly the bytes given (directIo ${mode}, seed ${plan.seed}, ${plan.bufferBytes} B buffers)`, async () => {
         const file = path.join(dir, `w-${mode}-${plan.seed}`);
-        const w = new ByteFileWriter(file, plan.bufferBytes, { directIo: mode });
-        if (mode === 'auto' && DIRECT && plan.bufferBytes >= 2 * DIRECT_IO_ALIGNMENT) expect(w.directIoOff).toBeUndefined();
+        const w = new ByteFileWriter(file, plan.bufferBytes, { directIo: mode, directIoAfterBytes: plan.directAfter ?? 0 });
+        const direct = mode === 'auto' && DIRECT && plan.bufferBytes >= 2 * DIRECT_IO_ALIGNMENT;
+        if (direct) expect(w.directIoOff).toBeUndefined();
         else expect(w.directIoOff).toBeDefined();
         const expected = await run(w, plan, true);
         expect(fs.readFileSync(file).equals(expected)).toBe(true);
-        if (mode === 'auto' && DIRECT && plan.bufferBytes >= 2 * DIRECT_IO_ALIGNMENT) expect(w.directIoOff).toBeUndefined();
+        if (direct) {
+          expect(w.directIoOff).toBeUndefined();
+          // Blocks went the direct way (oversized rows, in ordinary buffers, and the tail did not).
+          expect(w.directBytes).toBeGreaterThan(0);
+          expect(w.directBytes % DIRECT_IO_ALIGNMENT).toBe(0);
+        } else expect(w.directBytes).toBe(0);
       });
     }
   }
 
   it('falls back to ordinary writes when a direct write is refused, with the same bytes', async () => {
     const file = path.join(dir, 'misaligned');
-    const options: ByteFileWriterOptions = { misalignForTest: 16 };
+    const options: ByteFileWriterOptions = { misalignForTest: 16, directIoAfterBytes: 0 };
     const w = new ByteFileWriter(file, 16384, options);
     const expected = await run(w, { seed: 7, steps: 2000, bufferBytes: 16384, flushes: true, drains: true }, true);
     expect(fs.readFileSync(file).equals(expected)).toBe(true);
     // ext4 and XFS refuse a buffer 16 bytes off a page boundary (EINVAL); a file system that copies anyway is fine too.
     if (DIRECT && w.directIoOff !== undefined) expect(w.directIoOff).toMatch(/direct write refused/);
+  });
+
+  it('writes a small file entirely through the page cache by default (DIRECT_IO_AFTER_BYTES)', async () => {
+    const w = new ByteFileWriter(path.join(dir, 'small'), 16384);
+    const expected = await run(w, { seed: 8, steps: 3000, bufferBytes: 16384, drains: true }, false);
+    expect(expected.length).toBeLessThan(DIRECT_IO_AFTER_BYTES);
+    expect(fs.readFileSync(w.path).equals(expected)).toBe(true);
+    expect(w.directBytes).toBe(0);
   });
 
   it('a write after close is an error, close is idempotent', async () => {
