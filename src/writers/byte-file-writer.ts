@@ -45,11 +45,11 @@ export interface ByteFileWriterOptions {
   misalignForTest?: number;
 }
 
-function writeAt(fd: number, buf: Buffer, from: number, length: number, position: number): Promise<void> {
+function writeAt(fd: number, buf: Buffer, length: number, position: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let done = 0;
     const step = (): void => {
-      write(fd, buf, from + done, length - done, position + done, (err, n) => {
+      write(fd, buf, done, length - done, position + done, (err, n) => {
         if (err) return reject(err);
         done += n;
         if (done >= length) resolve();
@@ -209,7 +209,7 @@ export class ByteFileWriter {
     const direct = this.directFd;
     if (direct !== undefined && at >= this.directFrom && this.pool.isAligned(buf)) {
       try {
-        await writeAt(direct, buf, 0, length, at);
+        await writeAt(direct, buf, length, at);
         this.directBytes += length;
         return;
       } catch (err) {
@@ -218,7 +218,7 @@ export class ByteFileWriter {
       }
     }
     if (this.fd === undefined) throw new Error(`write to closed file ${this.path}`);
-    return writeAt(this.fd, buf, 0, length, at);
+    return writeAt(this.fd, buf, length, at);
   }
 
   private disableDirectIo(reason: string): void {
@@ -263,10 +263,8 @@ export class ByteFileWriter {
    */
   async flush(): Promise<void> {
     this.submit();
-    if (this.pos > 0 && this.fd !== undefined) {
-      // A copy: the buffer goes on being filled while this write runs.
-      this.track(writeAt(this.fd, Buffer.from(this.buf.subarray(0, this.pos)), 0, this.pos, this.filePos), this.pos);
-    }
+    // Nothing fills the buffer before this returns, so the write can read it in place.
+    if (this.pos > 0 && this.fd !== undefined) this.track(writeAt(this.fd, this.buf, this.pos, this.filePos), this.pos);
     await this.settle();
     this.throwIfFailed();
   }
