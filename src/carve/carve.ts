@@ -27,10 +27,9 @@ export interface CarveOptions {
   deletedInodes?: boolean;
 }
 
+/** carve.json's summary: only what the evidence determines (same input, same bytes). */
 export interface CarveSummary extends CarveStats {
   mode: CarveMode;
-  seconds: number;
-  mb_per_second: number;
   deleted_files_read: number;
   deleted_bytes_read: number;
   unallocated_bytes: number;
@@ -43,6 +42,8 @@ export interface CarveResult {
   hostconfigs: CarvedObject[];
   events: TimelineEvent[];
   summary: CarveSummary;
+  /** How long the scan took: run-dependent, so it goes to manifest.json, not carve.json. */
+  timing: { seconds: number; mb_per_second: number };
   problems: string[];
 }
 
@@ -282,13 +283,12 @@ export function carveRecovery(rs: RecoverySource, opts: CarveOptions): CarveResu
     summary: {
       ...stats,
       mode: disk ? 'all' : 'unallocated',
-      seconds,
-      mb_per_second: seconds > 0 ? stats.bytesScanned / 1e6 / seconds : 0,
       deleted_files_read: deletedFiles,
       deleted_bytes_read: deletedBytes,
       unallocated_bytes: unallocatedBytes,
       live_copies_dropped: liveDropped,
     },
+    timing: { seconds, mb_per_second: seconds > 0 ? stats.bytesScanned / 1e6 / seconds : 0 },
     problems,
   };
 }

@@ -22,6 +22,8 @@ export interface SourceManifest {
   lifecycles?: number;
   removed_containers?: number;
   lifecycle_stats?: import('../lifecycle/index.js').LifecycleStats;
+  /** Duration of the carving scan (disk images); run-dependent like started_at, so not in carve.json. */
+  carve_timing?: { seconds: number; mb_per_second: number };
   error?: string;
 }
 

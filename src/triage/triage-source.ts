@@ -134,6 +134,7 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
       lifecycles: lifecycle.stats.lifecycles, // issue 6
       removed_containers: lifecycle.stats.removed,
       lifecycle_stats: lifecycle.stats,
+      carve_timing: carved.result?.timing,
     };
     req.onProgress?.({ source: req.source, stage: 'done', events: stats.events });
     return { manifest, problems: problems.problems, outputs: [...sinks.files, ...inventoryFiles] };

@@ -155,6 +155,12 @@ describe('carving a removed container', () => {
     expect(tl.filter((e) => e.source === 'carve:docker-config')).toHaveLength(3);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'carve.json'), 'utf8'));
     expect(report.summary.configs).toBe(1);
+    // carve.json is evidence-determined: a second run writes the same bytes (the scan's duration is in the manifest).
+    const again = path.join(dir, 'out-again');
+    await triage({ sources: [img], out: again, formats: ['jsonl'] });
+    expect(fs.readFileSync(path.join(again, 'carve.json')).equals(fs.readFileSync(path.join(out, 'carve.json')))).toBe(true);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.sources[0].carve_timing.seconds).toBeGreaterThan(0);
 
     const out2 = path.join(dir, 'out-off');
     await triage({ sources: [img], out: out2, formats: ['jsonl'], carve: 'off' });

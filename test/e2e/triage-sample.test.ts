@@ -161,7 +161,14 @@ describe('flotsam triage on the sample host', () => {
     const out2 = path.join(path.dirname(out), 'case2');
     const r2 = flotsam(['triage', SAMPLE_HOST, '--out', out2]);
     expect(r2.code).toBe(0);
-    for (const f of ['timeline.csv', 'timeline.jsonl', 'timeline.json', 'containers.csv', 'containers.json', 'images.json', 'problems.json']) {
+    // Every output but manifest.json (which records when and how long the run took) must be byte-identical.
+    const files = fs.readdirSync(out).filter((f) => f !== 'manifest.json').sort();
+    expect(fs.readdirSync(out2).filter((f) => f !== 'manifest.json').sort()).toEqual(files);
+    for (const f of ['timeline.csv', 'timeline.jsonl', 'timeline.json', 'containers.json', 'lifecycles.json', 'findings.json']) {
+      expect(files).toContain(f);
+    }
+    for (const f of files) {
+      if (!fs.statSync(path.join(out, f)).isFile()) continue;
       expect(fs.readFileSync(path.join(out2, f)).equals(fs.readFileSync(path.join(out, f))), f).toBe(true);
     }
   });
