@@ -152,8 +152,8 @@ export class RowTransportEncoder {
   private lo = 1n;
   private hi = 0n;
   private secs = 0;
-  // The datetime of that second up to its fraction digits (`…SS.`) and the datetime's length.
-  private secondPrefix = '';
+  // The character codes of that second's datetime up to its fraction digits (`…SS.`), and the datetime's length.
+  private secondPrefix: number[] = [];
   private datetimeLength = 0;
 
   /** Appends the records of one event (definitions first when something is new). */
@@ -222,7 +222,10 @@ export class RowTransportEncoder {
   private isDatetime(raw: string, frac: number): boolean {
     const n = this.datetimeLength;
     const c0 = raw.charCodeAt(0);
-    if (raw.length !== n || c0 < 48 || c0 > 57 || raw.charCodeAt(n - 1) !== 90 || !raw.startsWith(this.secondPrefix)) return false;
+    if (raw.length !== n || c0 < 48 || c0 > 57 || raw.charCodeAt(n - 1) !== 90) return false;
+    // A loop of inlined charCodeAt beats String#startsWith (a builtin call) on these short strings.
+    const prefix = this.secondPrefix;
+    for (let i = prefix.length - 1; i >= 0; i--) if (raw.charCodeAt(i) !== prefix[i]) return false;
     let digits = 0;
     for (let i = n - 10; i < n - 1; i++) {
       const d = raw.charCodeAt(i) - 48;
@@ -246,7 +249,7 @@ export class RowTransportEncoder {
     if (this.secs > 0) {
       const datetime = formatIsoNano(lo); // …SS.000000000Z
       this.datetimeLength = datetime.length;
-      this.secondPrefix = datetime.slice(0, datetime.length - 10);
+      this.secondPrefix = Array.from(datetime.slice(0, datetime.length - 10), (c) => c.charCodeAt(0));
     }
   }
 
