@@ -30,8 +30,9 @@ export type { EventSink } from '../writers/sink.js';
 /** Ordered sources merged live at once; more are pre-merged in groups of this size into temporary runs. */
 export const MAX_OPEN_ORDERED_SOURCES = 1024;
 /**
- * Events held in the reorder windows of all live ordered sources together: each source's window and chunk
- * shrink as sources grow in number, so memory stays bounded however many containers a host had.
+ * Events held in the reorder windows of all live ordered sources together: each source's share is split into its
+ * input chunk (half, at most REORDER_CHUNK) and its window (the rest, at most the reorder window), both shrinking
+ * as sources grow in number, so memory stays bounded however many containers a host had.
  */
 export const ORDERED_WINDOW_BUDGET_EVENTS = 65_536;
 
@@ -132,8 +133,8 @@ export async function buildTimeline(
         const live: Array<AsyncIterable<TimelineEvent[]>> = [];
         const liveCount = Math.min(MAX_OPEN_ORDERED_SOURCES, sources.length - sortedIndexes.size);
         const perSource = Math.max(32, Math.floor(ORDERED_WINDOW_BUDGET_EVENTS / Math.max(1, liveCount)));
-        const chunk = Math.min(REORDER_CHUNK, perSource);
-        const sourceWindow = Math.min(window, Math.max(16, chunk >> 1));
+        const chunk = Math.min(REORDER_CHUNK, Math.max(16, perSource >> 1));
+        const sourceWindow = Math.min(window, Math.max(16, perSource - chunk));
         for (let i = 0; i < sources.length; i++) {
           if (sortedIndexes.has(i)) continue;
           const s = sources[i];

@@ -16,8 +16,11 @@ import { compareEvents } from './order.js';
 
 /** Default number of events held back per ordered source. */
 export const DEFAULT_REORDER_WINDOW = 256;
-/** Input gathered before each sort of the window, so that tiny batches do not cost a sort each. */
-export const REORDER_CHUNK = 512;
+/**
+ * Input gathered before each sort into the window (and the most released at once). Insertion costs per event, not
+ * per chunk, so the chunk is kept small: fewer events held per source means fewer promoted to V8's old generation.
+ */
+export const REORDER_CHUNK = 128;
 /** Average element moves per new event after which a chunk's insertion sort gives way to Array#sort. */
 export const INSERTION_MOVES_PER_EVENT = 8;
 
