@@ -86,6 +86,12 @@ export function toMicros(ns: bigint): bigint {
   return ns % NS_PER_MICRO < 0n ? q - 1n : q;
 }
 
+/** Whole seconds since the epoch, floored (a time before 1970 falls in the second that starts before it). */
+export function floorSeconds(ns: bigint): bigint {
+  const q = ns / NS_PER_SECOND;
+  return ns % NS_PER_SECOND < 0n ? q - 1n : q;
+}
+
 /** Seconds + nanoseconds (as in stat(2)) to ns. */
 export function fromSecNsec(sec: bigint | number, nsec: bigint | number): bigint {
   return BigInt(sec) * NS_PER_SECOND + BigInt(nsec);

@@ -77,8 +77,9 @@ class AlignedBufferPool {
     return this.free.pop();
   }
 
+  /** Returns a buffer of this pool (isAligned) for reuse. */
   give(buf: Buffer): void {
-    if (this.aligned.has(buf)) this.free.push(buf);
+    this.free.push(buf);
   }
 
   isAligned(buf: Buffer): boolean {

@@ -22,7 +22,7 @@
 
 import type { TimelineEvent } from '../events/event.js';
 import { computeEventId, eventIdPrefix } from '../events/event-id.js';
-import { formatIsoNano, NS_PER_SECOND, toMicros } from '../events/time.js';
+import { floorSeconds, formatIsoNano, NS_PER_SECOND, toMicros } from '../events/time.js';
 import { utf8Write } from './bytes.js';
 import { csvTextCell } from './csv.js';
 import { compactAttrs, jsonString, jsonValue } from './json.js';
@@ -236,12 +236,8 @@ export class RowTransportEncoder {
   }
 
   private newSecond(ns: bigint): void {
-    let secs = ns / NS_PER_SECOND;
-    let lo = secs * NS_PER_SECOND;
-    if (lo > ns) {
-      secs -= 1n;
-      lo -= NS_PER_SECOND;
-    }
+    const secs = floorSeconds(ns);
+    const lo = secs * NS_PER_SECOND;
     this.lo = lo;
     this.hi = lo + NS_PER_SECOND;
     // Seconds that are not a positive safe integer (before 1970-01-01T00:00:01, or absurdly far) go the slow way.

@@ -4,7 +4,7 @@
 // digits are formatted (the microseconds are their first six). Output is byte-identical to formatIsoNano /
 // toMicros (tested).
 
-import { formatIsoNano, NS_PER_SECOND, toMicros } from '../events/time.js';
+import { floorSeconds, formatIsoNano, NS_PER_SECOND, toMicros } from '../events/time.js';
 
 export class TimeFormatter {
   private lo = 1n;
@@ -23,12 +23,8 @@ export class TimeFormatter {
     if (ns === this.lastNs) return;
     this.lastNs = ns;
     if (!(ns >= this.lo && ns < this.hi)) {
-      let secs = ns / NS_PER_SECOND;
-      let lo = secs * NS_PER_SECOND;
-      if (lo > ns) {
-        secs -= 1n;
-        lo -= NS_PER_SECOND;
-      }
+      const secs = floorSeconds(ns);
+      const lo = secs * NS_PER_SECOND;
       this.lo = lo;
       this.hi = lo + NS_PER_SECOND;
       const iso = formatIsoNano(lo); // `...:SS.000000000Z`
