@@ -2,10 +2,36 @@
 // logs): gzip is recognised by its magic, inflated through node:zlib with a named inflate limit, and a read error
 // or a damaged stream ends the file with a problem, keeping what came before. References: gzip RFC 1952.
 import { Buffer } from 'node:buffer';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Readable, type TransformOptions } from 'node:stream';
+import { type ZlibOptions, createGunzip } from 'node:zlib';
 import { type TimelineEvent, errorMessage } from '../events/event.js';
 import type { VfsFile } from '../fs/vfs.js';
+import type { ReadBudget } from './types.js';
+
+/** A streaming reader's buffer and batch sizes. */
+export interface ReaderSizes {
+  readChunkBytes: number;
+  feedBytes: number;
+  batchEvents: number;
+}
+
+/** Bytes fed to a parser per batch event it may yield, under a budget (about twice a typical log line). */
+const FEED_BYTES_PER_BATCH_EVENT = 256;
+
+/**
+ * A reader's own sizes, capped by the timeline's ReadBudget. The feed is also capped by the batch: one feed's
+ * events are yielded together, so a small batch needs a small feed to hold few events.
+ */
+export function budgetedSizes(own: ReaderSizes, budget: ReadBudget | undefined): ReaderSizes {
+  if (budget === undefined) return own;
+  const bufferBytes = Math.max(1, Math.floor(budget.bufferBytes));
+  const batchEvents = Math.max(1, Math.min(own.batchEvents, Math.floor(budget.batchEvents)));
+  return {
+    readChunkBytes: Math.min(own.readChunkBytes, bufferBytes),
+    feedBytes: Math.min(own.feedBytes, bufferBytes, batchEvents * FEED_BYTES_PER_BATCH_EVENT),
+    batchEvents,
+  };
+}
 
 /** True when the file starts with the gzip magic 1f 8b (a read error counts as not gzip; the reader reports it). */
 export function startsWithGzipMagic(file: VfsFile): boolean {
@@ -67,8 +93,11 @@ export async function* inflatedChunks(
   warn: (reason: string) => void,
   opts: InflateOptions,
 ): AsyncGenerator<Buffer> {
-  const input = Readable.from(freshChunks(file, opts.readChunkBytes), { objectMode: false });
-  const gunzip = createGunzip({ chunkSize: opts.outChunkBytes });
+  // Each stream buffers about one chunk on either side: thousands of these may be open at once (ReadBudget).
+  const input = Readable.from(freshChunks(file, opts.readChunkBytes), { objectMode: false, highWaterMark: opts.readChunkBytes });
+  // Node passes the options on to its Transform (highWaterMark), though ZlibOptions does not declare it.
+  const gunzipOptions: ZlibOptions & TransformOptions = { chunkSize: opts.outChunkBytes, highWaterMark: opts.outChunkBytes };
+  const gunzip = createGunzip(gunzipOptions);
   input.on('error', (err) => gunzip.destroy(err));
   input.pipe(gunzip);
   let inflated = 0;

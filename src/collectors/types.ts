@@ -12,6 +12,18 @@ export interface CollectorContext {
 }
 
 /**
+ * What one ordered source may hold at once while the timeline merges it with many others. The timeline derives
+ * it from the number of sources open together (a host may have thousands of containers, each with its own log),
+ * so the merge's memory stays bounded. Both are caps: a reader keeps its own smaller sizes.
+ */
+export interface ReadBudget {
+  /** Events per yielded batch, at most (a parse step may overshoot by one feed's events). */
+  batchEvents: number;
+  /** Bytes per read, feed or inflate buffer, at most. */
+  bufferBytes: number;
+}
+
+/**
  * A stream of events from one artifact, delivered in batches (arrays) so the merge pays one await per batch,
  * not per event. `ordered` sources promise time order up to small local inversions (the merge keeps a reorder
  * window and falls back to a full sort for the source when the promise is broken); unordered sources are sorted
@@ -21,8 +33,11 @@ export interface EventSource {
   /** Stable identity (usually the artifact path); part of the deterministic tie order. */
   id: string;
   ordered: boolean;
-  /** May be called more than once (a fallback re-reads the artifact); each call starts from the beginning. */
-  open(): AsyncIterable<TimelineEvent[]>;
+  /**
+   * May be called more than once (a fallback re-reads the artifact); each call starts from the beginning.
+   * `budget` caps what the source holds at once (see ReadBudget); sources that hold little may ignore it.
+   */
+  open(budget?: ReadBudget): AsyncIterable<TimelineEvent[]>;
   // --- issue 6 (lifecycles) ---
   /**
    * Optional, for the lifecycle pre-pass (src/lifecycle): the events of this source that matter for container

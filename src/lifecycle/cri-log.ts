@@ -6,7 +6,7 @@
 // References: kubernetes pkg/kubelet/kuberuntime/logs/logs.go (parseCRILog), pkg/kubelet/logs/container_log_manager.go.
 import { errorMessage, TimeDesc, type TimelineEvent } from '../events/event.js';
 import { parseRfc3339Nano } from '../events/time.js';
-import type { CollectorContext, EventSource } from '../collectors/types.js';
+import type { CollectorContext, EventSource, ReadBudget } from '../collectors/types.js';
 import { baseName, dirName, joinPath } from '../fs/vfs.js';
 
 export const CRI_LOG_SOURCE = 'kubernetes:cri-log';
@@ -46,7 +46,15 @@ function files(ctx: CollectorContext, ref: CriLogRef, report: boolean): string[]
   return [...rotated, ref.path];
 }
 
-async function* readFile(ctx: CollectorContext, ref: CriLogRef, path: string, report: boolean): AsyncGenerator<TimelineEvent[]> {
+async function* readFile(
+  ctx: CollectorContext,
+  ref: CriLogRef,
+  path: string,
+  report: boolean,
+  budget?: ReadBudget,
+): AsyncGenerator<TimelineEvent[]> {
+  const chunkBytes = Math.max(1, Math.min(CHUNK, budget?.bufferBytes ?? CHUNK));
+  const batchEvents = Math.max(1, Math.min(BATCH, budget?.batchEvents ?? BATCH));
   const warn = (reason: string): void => {
     if (report) ctx.problems.warn(COMPONENT, path, reason, ctx.host);
   };
@@ -62,7 +70,7 @@ async function* readFile(ctx: CollectorContext, ref: CriLogRef, path: string, re
   let bad = 0;
   try {
     const size = Number(f.size);
-    const buf = new Uint8Array(CHUNK);
+    const buf = new Uint8Array(chunkBytes);
     let pending: Uint8Array = new Uint8Array(0);
     let pendingAt = 0;
     let pos = 0;
@@ -93,7 +101,7 @@ async function* readFile(ctx: CollectorContext, ref: CriLogRef, path: string, re
       });
     };
     while (pos < size) {
-      const n = f.read(buf, 0, Math.min(CHUNK, size - pos), pos);
+      const n = f.read(buf, 0, Math.min(chunkBytes, size - pos), pos);
       if (n <= 0) break;
       const chunk = buf.subarray(0, n);
       let start = 0;
@@ -118,7 +126,7 @@ async function* readFile(ctx: CollectorContext, ref: CriLogRef, path: string, re
         pending = whole;
       }
       pos += n;
-      if (out.length >= BATCH) {
+      if (out.length >= batchEvents) {
         yield out;
         out = [];
       }
@@ -135,10 +143,10 @@ async function* readFile(ctx: CollectorContext, ref: CriLogRef, path: string, re
 
 /** Every record of one container's CRI log (rotations first); lifecycle(): its first and last record. */
 export function criLogSource(ctx: CollectorContext, ref: CriLogRef): EventSource {
-  const read = async function* (report: boolean): AsyncGenerator<TimelineEvent[]> {
-    for (const p of files(ctx, ref, report)) yield* readFile(ctx, ref, p, report);
+  const read = async function* (report: boolean, budget?: ReadBudget): AsyncGenerator<TimelineEvent[]> {
+    for (const p of files(ctx, ref, report)) yield* readFile(ctx, ref, p, report, budget);
   };
-  const open = (): AsyncGenerator<TimelineEvent[]> => read(true);
+  const open = (budget?: ReadBudget): AsyncGenerator<TimelineEvent[]> => read(true, budget);
   return {
     id: ref.path,
     ordered: true,

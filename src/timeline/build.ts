@@ -13,13 +13,14 @@
 //   reruns; the unordered runs already sorted are reused.
 // - Time filter: `since` is inclusive, `until` exclusive (since <= time < until), applied as events are read,
 //   before any window, sort or spill.
-// - Too many ordered sources to keep open at once: beyond MAX_OPEN_ORDERED_SOURCES they are merged in groups into
-//   temporary run files first (still verified by their windows).
+// - Many ordered sources: each one's reorder window, batches and read buffers shrink with their number
+//   (liveSourceShares), so the merge's memory stays bounded. Beyond maxOpenSources (file descriptors) they are
+//   merged in groups into temporary run files first (still verified by their windows).
 //
 // The temporary directory is removed when buildTimeline returns or throws. Sinks are closed in both cases.
 
 import type { TimelineEvent } from '../events/event.js';
-import type { EventSource } from '../collectors/types.js';
+import type { EventSource, ReadBudget } from '../collectors/types.js';
 import type { EventSink } from '../writers/sink.js';
 import { mergeOrdered } from './merge.js';
 import { DEFAULT_REORDER_WINDOW, REORDER_CHUNK, reorderWindow, SourceOrderError } from './reorder.js';
@@ -27,8 +28,18 @@ import { ExternalSorter, readRun } from './spill.js';
 
 export type { EventSink } from '../writers/sink.js';
 
-/** Ordered sources merged live at once; more are pre-merged in groups of this size into temporary runs. */
+/**
+ * Ordered sources merged live at once by default (TimelineOptions.maxOpenSources); more are pre-merged in groups
+ * of this size into temporary runs. Each live source may hold a file descriptor.
+ */
 export const MAX_OPEN_ORDERED_SOURCES = 1024;
+/**
+ * Read, feed and inflate buffer bytes of all live ordered sources together: each source's ReadBudget.bufferBytes
+ * is this divided by their number (a power of two, between the two bounds below).
+ */
+export const LIVE_SOURCES_BUFFER_BYTES = 32 * 1024 * 1024;
+const MIN_SOURCE_BUFFER_BYTES = 4 * 1024;
+const MAX_SOURCE_BUFFER_BYTES = 1024 * 1024;
 /**
  * Events held in the reorder windows of all live ordered sources together: each source's share is split into its
  * input chunk (half, at most REORDER_CHUNK) and its window (the rest, at most the reorder window), both shrinking
@@ -49,6 +60,8 @@ export interface TimelineOptions {
   maxBufferedBytes?: number;
   /** Events held back per ordered source (default DEFAULT_REORDER_WINDOW). */
   reorderWindow?: number;
+  /** Ordered sources open at once (default MAX_OPEN_ORDERED_SOURCES); triage sets it from the descriptor limit. */
+  maxOpenSources?: number;
   /** Called after each batch reaches the sinks; restarts from 0 after a fallback. */
   onProgress?: (eventsWritten: number) => void;
   /** Called when an ordered source falls back to the external sort (e.g. to log a warning). */
@@ -92,6 +105,29 @@ async function* guarded(index: number, stream: AsyncIterable<TimelineEvent[]>): 
   }
 }
 
+/** The largest power of two <= n (n >= 1). */
+function floorPowerOfTwo(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
+}
+
+/** What each of `liveCount` ordered sources may hold: its reorder chunk and window, and its ReadBudget. */
+export function liveSourceShares(
+  liveCount: number,
+  window: number,
+): { chunk: number; window: number; budget: ReadBudget } {
+  const perSource = Math.max(32, Math.floor(ORDERED_WINDOW_BUDGET_EVENTS / Math.max(1, liveCount)));
+  const chunk = Math.min(REORDER_CHUNK, Math.max(16, perSource >> 1));
+  const bufferBytes = Math.min(
+    MAX_SOURCE_BUFFER_BYTES,
+    Math.max(MIN_SOURCE_BUFFER_BYTES, floorPowerOfTwo(LIVE_SOURCES_BUFFER_BYTES / Math.max(1, liveCount))),
+  );
+  return {
+    chunk,
+    window: Math.min(window, Math.max(16, perSource - chunk)),
+    budget: { batchEvents: chunk, bufferBytes },
+  };
+}
+
 function runStream(path: string): AsyncIterable<TimelineEvent[]> {
   return { [Symbol.asyncIterator]: () => readRun(path) };
 }
@@ -103,6 +139,8 @@ export async function buildTimeline(
 ): Promise<TimelineStats> {
   const window = opts.reorderWindow ?? DEFAULT_REORDER_WINDOW;
   if (!Number.isInteger(window) || window < 0) throw new RangeError(`reorderWindow ${window}, expected an integer >= 0`);
+  const maxOpen = opts.maxOpenSources ?? MAX_OPEN_ORDERED_SOURCES;
+  if (!Number.isInteger(maxOpen) || maxOpen < 2) throw new RangeError(`maxOpenSources ${maxOpen}, expected an integer >= 2`);
   const filter = timeFilter(opts.since, opts.until);
   const sorter = new ExternalSorter({
     tmpDir: opts.tmpDir,
@@ -131,15 +169,13 @@ export async function buildTimeline(
       const tempRuns: string[] = [];
       try {
         const live: Array<AsyncIterable<TimelineEvent[]>> = [];
-        const liveCount = Math.min(MAX_OPEN_ORDERED_SOURCES, sources.length - sortedIndexes.size);
-        const perSource = Math.max(32, Math.floor(ORDERED_WINDOW_BUDGET_EVENTS / Math.max(1, liveCount)));
-        const chunk = Math.min(REORDER_CHUNK, Math.max(16, perSource >> 1));
-        const sourceWindow = Math.min(window, Math.max(16, perSource - chunk));
+        const liveCount = Math.min(maxOpen, sources.length - sortedIndexes.size);
+        const share = liveSourceShares(liveCount, window);
         for (let i = 0; i < sources.length; i++) {
           if (sortedIndexes.has(i)) continue;
           const s = sources[i];
-          live.push(guarded(i, reorderWindow(s.id, s.open(), sourceWindow, filter, chunk)));
-          if (live.length === MAX_OPEN_ORDERED_SOURCES) {
+          live.push(guarded(i, reorderWindow(s.id, s.open(share.budget), share.window, filter, share.chunk)));
+          if (live.length === maxOpen) {
             // Too many to keep open: merge this group into a temporary run now.
             tempRuns.push(await sorter.writeSortedRun(mergeOrdered(live.splice(0))));
           }

@@ -34,6 +34,8 @@ export interface SourceTriageRequest {
   onProgress?: (p: ProgressInfo) => void;
   /** `--hash`: sha256 of added/changed writable-layer files. */
   hashChanges?: boolean;
+  /** Log sources merged live at once (open-files.ts); default MAX_OPEN_ORDERED_SOURCES. */
+  maxOpenSources?: number;
   /** issue 6: carving of disk images (`--carve-all` = 'all', `--no-carve` = 'off'); default 'unallocated'. */
   carve?: CarveSetting;
 }
@@ -101,6 +103,7 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
     const sinks = timelineSinks(req.outDir, req.formats);
     const stats = await buildTimeline(sources, sinks.sinks, {
       tmpDir: req.tmpDir,
+      maxOpenSources: req.maxOpenSources,
       since: req.since,
       until: req.until,
       onProgress: (events) => req.onProgress?.({ source: req.source, stage: 'timeline', events }),

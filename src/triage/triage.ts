@@ -13,6 +13,7 @@ import { type Manifest, type SourceManifest, toolVersion } from './manifest.js';
 import { ALL_TIMELINE_FORMATS, type TimelineFormat, type TriageOptions } from './options.js';
 import { mergeInventories, timelineSinks } from './outputs.js';
 import { type SourceTriageRequest, type SourceTriageResult, triageSource } from './triage-source.js';
+import { maxOpenSourcesPerJob } from './open-files.js';
 
 export interface TriageResult {
   manifest: Manifest;
@@ -83,6 +84,7 @@ export async function triage(opts: TriageOptions): Promise<TriageResult> {
       tmpDir: path.join(tmpRoot, String(i)),
       // --tmp-dir also takes the inflated copy of a .tar.gz; without it that copy stays in os.tmpdir().
       spoolDir: opts.tmpDir === undefined ? undefined : path.join(tmpRoot, String(i)),
+      maxOpenSources: maxOpenSourcesPerJob(Math.min(Math.max(1, opts.jobs ?? 1), opts.sources.length)),
     }));
     for (const r of requests) fs.mkdirSync(r.tmpDir, { recursive: true });
 

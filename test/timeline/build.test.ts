@@ -6,6 +6,8 @@ import type { TimelineEvent } from '../../src/events/event.js';
 import type { EventSource } from '../../src/collectors/types.js';
 import { arraySource } from '../../src/collectors/types.js';
 import { buildTimeline, compareEvents, isSorted, MAX_OPEN_ORDERED_SOURCES } from '../../src/timeline/index.js';
+import { LIVE_SOURCES_BUFFER_BYTES, liveSourceShares } from '../../src/timeline/build.js';
+import type { ReadBudget } from '../../src/collectors/types.js';
 import { CsvTimelineSink, JsonArrayTimelineSink, JsonlTimelineSink, TimelineJsonEncoder } from '../../src/writers/index.js';
 import { ev, listSource, MemorySink, randomEvents, rng, shuffle, T0 } from './helpers.js';
 
@@ -241,6 +243,44 @@ describe('buildTimeline', () => {
     expect(stats.fallbacks).toEqual(['f3']);
     expect(lines(sink.events)).toEqual(lines(all.sort(compareEvents)));
     expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('maxOpenSources: beyond it, groups are pre-merged; the output is the same', async () => {
+    const all: TimelineEvent[] = [];
+    const sources: EventSource[] = [];
+    for (let i = 0; i < 9; i++) {
+      const evs = sortedTimes(40, T0 + BigInt(i), 7n, `/g${i}`);
+      all.push(...evs);
+      sources.push(listSource(`g${i}`, evs, true, 3));
+    }
+    const sink = new MemorySink();
+    const stats = await buildTimeline(sources, [sink], { tmpDir: tmp, maxOpenSources: 4 });
+    expect(stats.events).toBe(360);
+    expect(lines(sink.events)).toEqual(lines(all.sort(compareEvents)));
+    expect(await readdir(tmp)).toEqual([]);
+    await expect(buildTimeline([], [], { tmpDir: tmp, maxOpenSources: 1 })).rejects.toThrow(/maxOpenSources/);
+  });
+
+  it('hands each ordered source a read budget that shrinks as the live sources grow in number', async () => {
+    const seen: Array<ReadBudget | undefined> = [];
+    const recording = (id: string): EventSource => ({
+      id,
+      ordered: true,
+      async *open(budget?: ReadBudget) {
+        seen.push(budget);
+        yield [ev(T0, { path: `/${id}` })];
+      },
+    });
+    await buildTimeline([recording('a'), recording('b')], [new MemorySink()], { tmpDir: tmp });
+    expect(seen).toEqual([liveSourceShares(2, 256).budget, liveSourceShares(2, 256).budget]);
+    // 200 container logs: the json-file reader's own sizes (128 events, 32 KiB) stay in force.
+    expect(liveSourceShares(200, 256)).toEqual({ chunk: 128, window: 199, budget: { batchEvents: 128, bufferBytes: 131072 } });
+    // 2000: small chunks and windows, 16 KiB buffers: about 32 MiB of buffers in all.
+    expect(liveSourceShares(2000, 256)).toEqual({ chunk: 16, window: 16, budget: { batchEvents: 16, bufferBytes: 16384 } });
+    expect(liveSourceShares(4096, 256).budget.bufferBytes * 4096).toBeLessThanOrEqual(LIVE_SOURCES_BUFFER_BYTES);
+    expect(liveSourceShares(1, 256).budget.bufferBytes).toBe(1024 * 1024);
+    expect(liveSourceShares(1_000_000, 256).budget.bufferBytes).toBe(4096);
+    expect(liveSourceShares(1, 8).window).toBe(8);
   });
 
   it('produces an empty timeline from no events', async () => {

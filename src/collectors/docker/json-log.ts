@@ -4,8 +4,8 @@
 // daemon/logger/loggerutils/logfile.go (rotate, compressFile: `<id>-json.log.N[.gz]`); docs/formats/docker-json-file.md.
 import { type TimelineEvent, errorMessage } from '../../events/event.js';
 import { type VfsFile, baseName } from '../../fs/vfs.js';
-import { inflatedChunks, parseInBatches, plainChunks, startsWithGzipMagic } from '../file-bytes.js';
-import type { CollectorContext, EventSource } from '../types.js';
+import { budgetedSizes, inflatedChunks, parseInBatches, plainChunks, startsWithGzipMagic } from '../file-bytes.js';
+import type { CollectorContext, EventSource, ReadBudget } from '../types.js';
 import { type JsonLogFileInfo, type JsonLogLimits, JsonLogParser } from './json-log-parse.js';
 import { readJsonLogEdges } from '../../lifecycle/json-log-edges.js'; // issue 6
 
@@ -58,7 +58,7 @@ export function jsonLogSource(ctx: CollectorContext, files: JsonLogFileRef[], op
   return {
     id: current?.path ?? '',
     ordered: true,
-    open: () => readJsonLogFiles(ctx, files, options),
+    open: (budget) => readJsonLogFiles(ctx, files, options, budget),
     // issue 6: first/last records only, for the lifecycle pre-pass
     lifecycle: () => readJsonLogEdges(ctx, files),
   };
@@ -68,8 +68,9 @@ async function* readJsonLogFiles(
   ctx: CollectorContext,
   files: JsonLogFileRef[],
   options: JsonLogOptions,
+  budget: ReadBudget | undefined,
 ): AsyncGenerator<TimelineEvent[]> {
-  for (const ref of files) yield* readJsonLogFile(ctx, ref, options);
+  for (const ref of files) yield* readJsonLogFile(ctx, ref, options, budget);
 }
 
 /** Every event of one json-file log file (plain or gzip), in batches. */
@@ -77,6 +78,7 @@ export async function* readJsonLogFile(
   ctx: CollectorContext,
   ref: JsonLogFileRef,
   options: JsonLogOptions = {},
+  budget?: ReadBudget,
 ): AsyncGenerator<TimelineEvent[]> {
   const warn = (reason: string): void => ctx.problems.warn(COMPONENT, ref.path, reason, ctx.host);
   let file: VfsFile;
@@ -86,8 +88,14 @@ export async function* readJsonLogFile(
     warn(`cannot open: ${errorMessage(err)}`);
     return;
   }
-  const batch = options.batchEvents ?? JSON_LOG_BATCH_EVENTS;
-  const readChunk = options.readChunkBytes ?? JSON_LOG_READ_CHUNK_BYTES;
+  const sizes = budgetedSizes(
+    {
+      readChunkBytes: options.readChunkBytes ?? JSON_LOG_READ_CHUNK_BYTES,
+      feedBytes: FEED_BYTES,
+      batchEvents: options.batchEvents ?? JSON_LOG_BATCH_EVENTS,
+    },
+    budget,
+  );
   try {
     const gz = startsWithGzipMagic(file);
     if (!gz && ref.path.endsWith('.gz')) warn('named .gz but does not start with the gzip magic 1f 8b; read as text');
@@ -105,12 +113,12 @@ export async function* readJsonLogFile(
       ? inflatedChunks(file, warn, {
           maxInflated: options.maxGzInflatedBytes ?? MAX_GZ_INFLATED_BYTES,
           limitName: 'MAX_GZ_INFLATED_BYTES',
-          readChunkBytes: readChunk,
-          outChunkBytes: FEED_BYTES,
+          readChunkBytes: sizes.readChunkBytes,
+          outChunkBytes: sizes.feedBytes,
           kept: 'events',
         })
-      : plainChunks(file, warn, readChunk);
-    yield* parseInBatches(parser, chunks, FEED_BYTES, batch);
+      : plainChunks(file, warn, sizes.readChunkBytes);
+    yield* parseInBatches(parser, chunks, sizes.feedBytes, sizes.batchEvents);
   } finally {
     file.close();
   }

@@ -8,8 +8,8 @@
 // docs/formats/docker-local-log.md.
 import { errorMessage, type TimelineEvent } from '../../events/event.js';
 import { baseName, joinPath, type Vfs, type VfsFile } from '../../fs/vfs.js';
-import { inflatedChunks, parseInBatches, plainChunks, startsWithGzipMagic } from '../file-bytes.js';
-import type { CollectorContext, EventSource } from '../types.js';
+import { budgetedSizes, inflatedChunks, parseInBatches, plainChunks, startsWithGzipMagic } from '../file-bytes.js';
+import type { CollectorContext, EventSource, ReadBudget } from '../types.js';
 import { sortRotated } from './containers.js';
 import { type LocalLogFileInfo, type LocalLogLimits, LocalLogParser } from './local-log-parse.js';
 
@@ -67,8 +67,8 @@ export function localLogSource(ctx: CollectorContext, files: LocalLogFileRef[], 
   return {
     id: current?.path ?? '',
     ordered: true,
-    async *open() {
-      for (const ref of files) yield* readLocalLogFile(ctx, ref, options);
+    async *open(budget) {
+      for (const ref of files) yield* readLocalLogFile(ctx, ref, options, budget);
     },
   };
 }
@@ -78,6 +78,7 @@ export async function* readLocalLogFile(
   ctx: CollectorContext,
   ref: LocalLogFileRef,
   options: LocalLogOptions = {},
+  budget?: ReadBudget,
 ): AsyncGenerator<TimelineEvent[]> {
   const warn = (reason: string): void => ctx.problems.warn(COMPONENT, ref.path, reason, ctx.host);
   let file: VfsFile;
@@ -87,7 +88,10 @@ export async function* readLocalLogFile(
     warn(`cannot open: ${errorMessage(err)}`);
     return;
   }
-  const batch = options.batchEvents ?? BATCH_EVENTS;
+  const sizes = budgetedSizes(
+    { readChunkBytes: READ_CHUNK, feedBytes: FEED_BYTES, batchEvents: options.batchEvents ?? BATCH_EVENTS },
+    budget,
+  );
   try {
     const gz = startsWithGzipMagic(file);
     if (!gz && ref.path.endsWith('.gz')) warn('named .gz but does not start with the gzip magic 1f 8b; read as is');
@@ -105,13 +109,13 @@ export async function* readLocalLogFile(
       ? inflatedChunks(file, warn, {
           maxInflated: options.maxGzInflatedBytes ?? MAX_LOCAL_GZ_INFLATED_BYTES,
           limitName: 'MAX_LOCAL_GZ_INFLATED_BYTES',
-          readChunkBytes: READ_CHUNK,
-          outChunkBytes: FEED_BYTES,
+          readChunkBytes: sizes.readChunkBytes,
+          outChunkBytes: sizes.feedBytes,
           kept: 'events',
           keptOnLimit: false,
         })
-      : plainChunks(file, warn, READ_CHUNK);
-    yield* parseInBatches(parser, chunks, FEED_BYTES, batch);
+      : plainChunks(file, warn, sizes.readChunkBytes);
+    yield* parseInBatches(parser, chunks, sizes.feedBytes, sizes.batchEvents);
   } finally {
     file.close();
   }

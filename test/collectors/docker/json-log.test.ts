@@ -515,6 +515,21 @@ describe('jsonLogSource over a directory', () => {
     for (const b of batches) expect(b.length).toBeLessThanOrEqual(2000);
   });
 
+  it('under a small ReadBudget (thousands of live sources) yields small batches of the same events, plain and .gz', async () => {
+    const files = refs('abc-json.log.3.gz', 'abc-json.log.2.gz', 'abc-json.log.1', 'abc-json.log', 'big.log');
+    const c = ctx();
+    const full: TimelineEvent[] = [];
+    for await (const b of jsonLogSource(c, files).open()) full.push(...b);
+    const budgeted: TimelineEvent[][] = [];
+    for await (const b of jsonLogSource(c, files).open({ batchEvents: 16, bufferBytes: 4096 })) budgeted.push(b);
+    expect(c.problems.problems).toEqual([]);
+    expect(budgeted.flat()).toEqual(full);
+    // A batch is yielded once it holds 16 events; one 4 KiB feed adds at most 4096 / (shortest record) more.
+    const shortest = Math.min(...lines(0, 5000).split('\n').filter(Boolean).map((l) => l.length + 1));
+    for (const b of budgeted) expect(b.length).toBeLessThan(16 + Math.ceil(4096 / shortest));
+    expect(budgeted.length).toBeGreaterThan(5000 / 64);
+  });
+
   it('keeps the events of a truncated .gz and reports it', async () => {
     const c = ctx();
     const evs = (await collect(c, refs('trunc.log.1.gz'))).flat();

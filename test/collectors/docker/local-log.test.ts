@@ -253,6 +253,36 @@ describe('local log files through the VFS (rotation, gzip, dual-logging cache)',
   });
 });
 
+describe('local log files under a small ReadBudget (thousands of live sources)', () => {
+  const t = tempDir('flotsam-local-log-budget-');
+  afterAll(() => t.cleanup());
+
+  it('yields the same events in small batches, plain and .gz, records longer than the buffers included', async () => {
+    const dir = path.join(t.dir, 'c', 'local-logs');
+    fs.mkdirSync(dir, { recursive: true });
+    const records = (from: number, to: number): Uint8Array[] =>
+      Array.from({ length: to - from }, (_, k) => {
+        const i = from + k;
+        return rec({ source: i % 3 ? 'stdout' : 'stderr', timeNano: BigInt(i + 1), line: i % 97 === 0 ? 'x'.repeat(9000) : `line ${i}` });
+      });
+    fs.writeFileSync(path.join(dir, 'container.log.1.gz'), gzipSync(cat(...records(0, 3000))));
+    fs.writeFileSync(path.join(dir, 'container.log'), cat(...records(3000, 6000)));
+    const problems = new ProblemLog();
+    const ctx = { vfs: new HostDirVfs(t.dir), host: 'h', problems };
+    const files = ['container.log.1.gz', 'container.log'].map((n) => ({ path: `/c/local-logs/${n}`, containerId: 'c', kind: 'local' as const }));
+    const full: TimelineEvent[] = [];
+    for await (const b of localLogSource(ctx, files).open()) full.push(...b);
+    const batches: TimelineEvent[][] = [];
+    for await (const b of localLogSource(ctx, files).open({ batchEvents: 16, bufferBytes: 4096 })) batches.push(b);
+    expect(problems.problems).toEqual([]);
+    expect(full).toHaveLength(6000);
+    expect(batches.flat()).toEqual(full);
+    // 16 events, plus at most one 4 KiB feed of the shortest records (over 10 bytes each).
+    for (const b of batches) expect(b.length).toBeLessThanOrEqual(16 + 4096 / 10);
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThan(256);
+  });
+});
+
 describe.skipIf(!sampleAvailable)('sample host localdrv vs `docker logs --timestamps`', () => {
   it('text and nanosecond times equal the captures exactly, per stream', async () => {
     const problems = new ProblemLog();
