@@ -11,6 +11,7 @@ export {
   RULES,
   SEVERITY_RANK,
   sortFindings,
+  timeStepFindings,
   type Finding,
   type FindingsInput,
   type Severity,

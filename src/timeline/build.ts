@@ -25,6 +25,7 @@ import type { EventSink } from '../writers/sink.js';
 import { mergeOrdered } from './merge.js';
 import { DEFAULT_REORDER_WINDOW, REORDER_CHUNK, reorderWindow, SourceOrderError } from './reorder.js';
 import { ExternalSorter, readRun } from './spill.js';
+import { type TimeStepBack, TimeStepWatch } from './time-steps.js';
 
 export type { EventSink } from '../writers/sink.js';
 
@@ -77,6 +78,10 @@ export interface TimelineStats {
   spilledRuns: number;
   /** Ids of ordered sources that broke their promise and were sorted instead, in the order it happened. */
   fallbacks: string[];
+  /** Ordered sources whose times go back by a second or more (time-steps.ts), in source order, file order. */
+  timeStepsBack: TimeStepBack[];
+  /** Further steps back, past MAX_TIME_STEPS_PER_SOURCE per source. */
+  moreTimeStepsBack: number;
 }
 
 /** An ordered source's window failed; carries which source. */
@@ -150,8 +155,19 @@ export async function buildTimeline(
   const sortedIndexes = new Set<number>();
   const fallbacks: string[] = [];
 
-  async function drain(source: EventSource): Promise<void> {
+  // The watch of each ordered source's latest complete (or current) read, by source index.
+  const watches = new Map<number, TimeStepWatch>();
+  const watchFor = (i: number): TimeStepWatch => {
+    const w = new TimeStepWatch(sources[i].id);
+    watches.set(i, w);
+    return w;
+  };
+
+  async function drain(index: number): Promise<void> {
+    const source = sources[index];
+    const watch = source.ordered ? watchFor(index) : undefined;
     for await (const batch of source.open()) {
+      watch?.see(batch);
       await sorter.add(filter === undefined ? batch : batch.filter(filter));
     }
   }
@@ -161,7 +177,7 @@ export async function buildTimeline(
     for (let i = 0; i < sources.length; i++) {
       if (sources[i].ordered) continue;
       sortedIndexes.add(i);
-      await drain(sources[i]);
+      await drain(i);
     }
     let pass = 0;
     for (;;) {
@@ -174,7 +190,7 @@ export async function buildTimeline(
         for (let i = 0; i < sources.length; i++) {
           if (sortedIndexes.has(i)) continue;
           const s = sources[i];
-          live.push(guarded(i, reorderWindow(s.id, s.open(share.budget), share.window, filter, share.chunk)));
+          live.push(guarded(i, reorderWindow(s.id, s.open(share.budget), share.window, filter, share.chunk, watchFor(i))));
           if (live.length === maxOpen) {
             // Too many to keep open: merge this group into a temporary run now.
             tempRuns.push(await sorter.writeSortedRun(mergeOrdered(live.splice(0))));
@@ -198,7 +214,14 @@ export async function buildTimeline(
         const countsBySource: Record<string, number> = {};
         for (const k of [...counts.keys()].sort()) countsBySource[k] = counts.get(k) as number;
         failed = false;
-        return { events: written, countsBySource, spilledRuns: sorter.spilledRuns, fallbacks };
+        const timeStepsBack: TimeStepBack[] = [];
+        let moreTimeStepsBack = 0;
+        for (const i of [...watches.keys()].sort((a, b) => a - b)) {
+          const w = watches.get(i) as TimeStepWatch;
+          timeStepsBack.push(...w.steps);
+          moreTimeStepsBack += w.more;
+        }
+        return { events: written, countsBySource, spilledRuns: sorter.spilledRuns, fallbacks, timeStepsBack, moreTimeStepsBack };
       } catch (err) {
         if (!(err instanceof FallbackSignal)) throw err;
         const source = sources[err.sourceIndex];
@@ -207,7 +230,7 @@ export async function buildTimeline(
         fallbacks.push(source.id);
         opts.onFallback?.(source.id, err.orderError.message);
         await Promise.all(sinks.map((s) => s.reset()));
-        await drain(source);
+        await drain(err.sourceIndex);
       } finally {
         // Temporary group runs are only valid for this pass.
         await Promise.all(tempRuns.map((p) => sorter.deleteRun(p)));

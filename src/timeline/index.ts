@@ -7,6 +7,7 @@ export {
   type TimelineStats,
 } from './build.js';
 export { compareEvents, isSorted } from './order.js';
+export { MAX_TIME_STEPS_PER_SOURCE, MIN_TIME_STEP_BACK_NS, type TimeStepBack, TimeStepWatch } from './time-steps.js';
 export { mergeOrdered, OUTPUT_BATCH, StreamOrderError, type MergeOptions } from './merge.js';
 export { DEFAULT_REORDER_WINDOW, reorderWindow, SourceOrderError } from './reorder.js';
 export {

@@ -13,6 +13,7 @@
 
 import type { TimelineEvent } from '../events/event.js';
 import { compareEvents } from './order.js';
+import type { TimeStepWatch } from './time-steps.js';
 
 /** Default number of events held back per ordered source. */
 export const DEFAULT_REORDER_WINDOW = 256;
@@ -65,7 +66,7 @@ export class SourceOrderError extends Error {
 
 /**
  * Turns a nearly sorted stream into a sorted one, or throws SourceOrderError. `filter` (optional) drops events
- * before they enter the window.
+ * before they enter the window; `watch` (optional) sees every input batch first, in file order.
  */
 export async function* reorderWindow(
   sourceId: string,
@@ -73,6 +74,7 @@ export async function* reorderWindow(
   window: number = DEFAULT_REORDER_WINDOW,
   filter?: (ev: TimelineEvent) => boolean,
   chunkEvents: number = REORDER_CHUNK,
+  watch?: TimeStepWatch,
 ): AsyncGenerator<TimelineEvent[], void, undefined> {
   if (!Number.isInteger(window) || window < 0) throw new RangeError(`reorder window ${window}, expected an integer >= 0`);
   // held: the window (sorted) followed by the input not yet sorted in.
@@ -102,6 +104,7 @@ export async function* reorderWindow(
 
   const chunk = Math.max(window, chunkEvents);
   for await (const batch of input) {
+    watch?.see(batch);
     // The caller's batch is never modified: held is always our own array.
     if (filter === undefined) {
       if (held.length === 0 && batch.length >= chunk) held = batch.slice();

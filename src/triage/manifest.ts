@@ -17,6 +17,8 @@ export interface SourceManifest {
   events: number;
   events_by_source: Record<string, number>;
   timeline_fallbacks?: string[];
+  /** Steps back of a second or more inside logs (findings rule log-time-steps-back lists the first 16 per log). */
+  time_steps_back?: number;
   spilled_runs?: number;
   // issue 6: lifecycles (one per container ever seen), removed ones, and the pre-pass cost (lifecycle_ms)
   lifecycles?: number;

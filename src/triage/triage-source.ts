@@ -11,7 +11,7 @@ import { EvidenceError, diskProblems, evidenceProblems, openEvidenceDetailed } f
 import { type CarveSetting, runCarveStage, writeCarveReport } from '../carve/triage-carve.js'; // issue 6: carving
 import { buildTimeline } from '../timeline/index.js';
 import { timelineSinks, writeFindings, writeInventory, writeLifecycles } from './outputs.js';
-import { computeFindings, findingEvents } from '../findings/index.js';
+import { computeFindings, findingEvents, sortFindings, timeStepFindings } from '../findings/index.js';
 import { arraySource } from '../collectors/types.js';
 import type { SourceManifest } from './manifest.js';
 import type { ProgressInfo, TimelineFormat } from './options.js';
@@ -114,6 +114,9 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
     req.onProgress?.({ source: req.source, stage: 'write', events: stats.events });
     const inventoryFiles = writeInventory(req.outDir, [...docker.containers, ...carved.containers], docker.images, host); // issue 6: + carved rows
     inventoryFiles.push(...writeCarveReport(req.outDir, carved)); // issue 6: carve.json
+    // Logs whose times go back are found while the timeline is merged: findings files only (timeStepFindings).
+    findings.push(...timeStepFindings(host, stats.timeStepsBack));
+    sortFindings(findings);
     inventoryFiles.push(...writeFindings(req.outDir, findings));
     inventoryFiles.push(...writeLifecycles(req.outDir, lifecycle.lifecycles, lifecycle.orphanLayers)); // issue 6
 
@@ -134,6 +137,7 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
       events_by_source: stats.countsBySource,
       spilled_runs: stats.spilledRuns,
       timeline_fallbacks: stats.fallbacks,
+      time_steps_back: stats.timeStepsBack.length + stats.moreTimeStepsBack,
       lifecycles: lifecycle.stats.lifecycles, // issue 6
       removed_containers: lifecycle.stats.removed,
       lifecycle_stats: lifecycle.stats,

@@ -74,6 +74,43 @@ describe('damaged artifacts never abort the run', () => {
   });
 });
 
+describe('a host clock set back', () => {
+  it('web\'s log going back an hour halfway is a log-time-steps-back finding; the timeline stays sorted and complete', () => {
+    const host = copySampleHost(path.join(work, 'clock'));
+    const id = idOf('web');
+    const log = path.join(host, 'var/lib/docker/containers', id, `${id}-json.log`);
+    const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const half = Math.floor(lines.length / 2);
+    const shifted = lines.map((l, i) => {
+      if (i < half) return l;
+      const rec = JSON.parse(l) as { time: string };
+      const ms = Date.parse(rec.time) - 3_600_000;
+      const frac = /\.(\d+)Z$/.exec(rec.time)?.[1] ?? '0';
+      // Same nanoseconds, one hour earlier, in Docker's own field order.
+      return l.replace(rec.time, `${new Date(ms).toISOString().slice(0, 19)}.${frac}Z`);
+    });
+    fs.writeFileSync(log, shifted.join('\n') + '\n');
+    const out = path.join(work, 'clock-out');
+    const r = flotsam(['triage', host, '--out', out, '--format', 'jsonl', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = parse(fs.readFileSync(path.join(out, 'findings.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const steps = rows.filter((f) => f.rule === 'log-time-steps-back');
+    expect(steps).toHaveLength(1);
+    expect(steps[0]).toMatchObject({ severity: 'medium', container_name: 'web', evidence_field: `line ${half + 1}` });
+    expect(steps[0].evidence_path).toBe(`/var/lib/docker/containers/${id}/${id}-json.log`);
+    expect(steps[0].message).toMatch(/^web \(6e1830bebeb4\): time goes back 59 min 5\d\.\d+ s in .* at line \d+: .* follows .*; the host clock was set back, or the file was edited$/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { sources: Array<{ time_steps_back: number }> };
+    expect(manifest.sources[0].time_steps_back).toBe(1);
+    const events = readJsonl(path.join(out, 'timeline.jsonl'));
+    expect(events.filter((e) => e.container_name === 'web' && e.source === 'docker:json-log')).toHaveLength(lines.length);
+    for (let i = 1; i < events.length; i++) expect(String(events[i].datetime) >= String(events[i - 1].datetime)).toBe(true);
+    // The unmodified sample has no step.
+    const clean = path.join(work, 'clock-clean-out');
+    expect(flotsam(['triage', copySampleHost(path.join(work, 'clock-clean')), '--out', clean, '--format', 'jsonl', '-q']).code).toBe(0);
+    expect(fs.readFileSync(path.join(clean, 'findings.csv'), 'utf8')).not.toContain('log-time-steps-back');
+  });
+});
+
 describe('hostile trees', () => {
   it('never reads the analyst machine through symlinks in the evidence', () => {
     const host = copySampleHost(path.join(work, 'hostile'));

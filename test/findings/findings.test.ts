@@ -6,7 +6,8 @@ import { ProblemLog } from '../../src/events/event.js';
 import { HostDirVfs } from '../../src/fs/host-dir/host-dir.js';
 import { collectDocker } from '../../src/collectors/docker/collect.js';
 import type { ContainerRecord } from '../../src/collectors/docker/containers.js';
-import { computeFindings, type Finding, findingEvents, journaldStorage, RULES } from '../../src/findings/index.js';
+import { computeFindings, type Finding, findingEvents, journaldStorage, RULES, timeStepFindings } from '../../src/findings/index.js';
+import { TimeDesc, type TimelineEvent } from '../../src/events/event.js';
 import { REPO } from '../fixtures-scripts/assembly-images.js';
 import { tempDir } from '../helpers/corpus.js';
 
@@ -153,5 +154,38 @@ describe('findings on generated configurations', () => {
     const ctx = { vfs: new HostDirVfs(t.dir), host: 'gen', problems: new ProblemLog() };
     const f = computeFindings(ctx, { containers: [], diffs: new Map(), isLinuxRoot: false });
     expect(f).toEqual([]);
+  });
+});
+
+describe('timeStepFindings', () => {
+  const base = { timestamp_desc: TimeDesc.recorded, source: 'docker:json-log', host: 'h', message: 'm' };
+  const log = '/var/lib/docker/containers/abc/abc-json.log';
+  it('names the log, both lines and times, and how far back, in one medium finding per step', () => {
+    const before: TimelineEvent = { ...base, time: 1_714_557_604_714_913_809n, path: log, line: 821, container_id: 'abcdef0123456789', container_name: 'web', raw_time: 'r1' };
+    const after: TimelineEvent = { ...before, time: 1_714_554_004_715_225_768n, line: 822, raw_time: '2024-05-01T09:00:04.715225768Z' };
+    const [f, g] = timeStepFindings('h', [
+      { before, after },
+      { before: { ...base, time: 90_061_000_000_000n, path: '/var/log/syslog', line: 2 }, after: { ...base, time: 0n, path: '/var/log/syslog', line: 3 } },
+    ]);
+    expect(f).toEqual({
+      rule: 'log-time-steps-back',
+      severity: 'medium',
+      host: 'h',
+      container_id: 'abcdef0123456789',
+      container_name: 'web',
+      evidence_path: log,
+      evidence_field: 'line 822',
+      message:
+        `web (abcdef012345): time goes back 59 min 59.999688041 s in ${log} at line 822: 2024-05-01T09:00:04.715225768Z ` +
+        'follows 2024-05-01T10:00:04.714913809Z (line 821); the host clock was set back, or the file was edited',
+      time: after.time,
+      time_desc: TimeDesc.recorded,
+      raw_time: '2024-05-01T09:00:04.715225768Z',
+    });
+    expect(g.message).toBe(
+      'time goes back 1 d 1 h 1 min 1 s in /var/log/syslog at line 3: 1970-01-01T00:00:00.000000000Z follows ' +
+        '1970-01-02T01:01:01.000000000Z (line 2); the host clock was set back, or the file was edited',
+    );
+    expect(RULES[g.rule].severity).toBe('medium');
   });
 });

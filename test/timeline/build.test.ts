@@ -286,7 +286,7 @@ describe('buildTimeline', () => {
   it('produces an empty timeline from no events', async () => {
     const sink = new MemorySink();
     const stats = await buildTimeline([listSource('e', [], true), arraySource('u', [])], [sink], { tmpDir: tmp });
-    expect(stats).toEqual({ events: 0, countsBySource: {}, spilledRuns: 0, fallbacks: [] });
+    expect(stats).toEqual({ events: 0, countsBySource: {}, spilledRuns: 0, fallbacks: [], timeStepsBack: [], moreTimeStepsBack: 0 });
     expect(sink.events).toEqual([]);
   });
 
