@@ -11,7 +11,6 @@ import {
   SourceOrderError,
   StreamOrderError,
 } from '../../src/timeline/index.js';
-import { decodeRunLine, encodeRunLine } from '../../src/timeline/spill.js';
 import { JsonlTimelineSink, TimelineJsonEncoder } from '../../src/writers/index.js';
 import { ev, randomEvents, rng, T0 } from './helpers.js';
 
@@ -99,23 +98,6 @@ describe('reorderWindow', () => {
     const batch = [ev(T0 + 2n), ev(T0 + 1n)];
     await collect(reorderWindow('s', batches(batch, 2), 4));
     expect(batch[0].time).toBe(T0 + 2n);
-  });
-});
-
-describe('spill run lines', () => {
-  it('round-trip every field, bigint attrs included', () => {
-    const e: TimelineEvent = {
-      ...ev(-5n),
-      container_id: 'c',
-      container_name: 'n',
-      inode: 2n ** 70n,
-      line: 3,
-      offset: 0,
-      attrs: { a: 1n, nested: { b: [2n, 'x', null] }, s: 'é"\n' },
-    };
-    expect(decodeRunLine(encodeRunLine(e))).toEqual(e);
-    const plain = ev(T0);
-    expect(decodeRunLine(encodeRunLine(plain))).toEqual(plain);
   });
 });
 

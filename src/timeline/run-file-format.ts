@@ -1,0 +1,59 @@
+// The run file format shared by its writer (run-file.ts) and reader (run-file-read.ts); run-file.ts describes it.
+
+/** Bytes buffered before each write of a run file (a larger record gets a buffer of its own size). */
+export const RUN_WRITE_CHUNK = 1024 * 1024;
+/** Bytes per read when streaming a run back. */
+export const RUN_READ_CHUNK = 256 * 1024;
+/** Events per batch when reading a run back. */
+export const RUN_BATCH = 4096;
+/** Interned strings and attrs per run before both tables start over. */
+export const MAX_RUN_TABLE_ENTRIES = 65_536;
+/** Longest record a reader accepts: these files are our own, so more means a damaged temporary directory. */
+export const MAX_RUN_RECORD_BYTES = 1 << 30;
+
+export const KIND_STRING = 1;
+export const KIND_ATTRS = 2;
+export const KIND_EVENT = 3;
+export const KIND_RESET = 4;
+
+export const F_TIME_TEXT = 1;
+export const F_CONTAINER_ID = 2;
+export const F_CONTAINER_NAME = 4;
+export const F_INODE = 8;
+export const F_INODE_TEXT = 16;
+export const F_LINE = 32;
+export const F_OFFSET = 64;
+export const F_ATTRS_ID = 128;
+export const F_ATTRS_INLINE = 256;
+
+const BIGINT_TAG = '$flotsam_bigint';
+
+/** A run file that does not parse (truncated or damaged while flotsam was running). */
+export class RunFileError extends Error {
+  constructor(path: string, reason: string) {
+    super(`temporary sort run ${path}: ${reason}`);
+    this.name = 'RunFileError';
+  }
+}
+
+/** JSON.stringify replacer: a bigint becomes {"$flotsam_bigint": "<n>"}. */
+export function bigintReplacer(_key: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? { [BIGINT_TAG]: v.toString() } : v;
+}
+
+/** Turns the tagged bigints of bigintReplacer back into bigints (in place). */
+export function reviveBigints(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = reviveBigints(v[i]);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 1 && keys[0] === BIGINT_TAG && typeof o[BIGINT_TAG] === 'string') return BigInt(o[BIGINT_TAG]);
+  for (const k of keys) {
+    const r = reviveBigints(o[k]);
+    if (r !== o[k]) Object.defineProperty(o, k, { value: r, writable: true, enumerable: true, configurable: true });
+  }
+  return o;
+}
