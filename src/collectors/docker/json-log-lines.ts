@@ -8,6 +8,12 @@
 import { Buffer } from 'node:buffer';
 import { DEFAULT_JSON_LOG_LIMITS, type JsonLogLimits } from './json-log-limits.js';
 
+/**
+ * First size of the buffer holding a line cut by a chunk boundary (it doubles for longer lines). Small: every open
+ * log has one, and a host may have thousands of containers (16 KiB each was 64 MB at 4000).
+ */
+const CARRY_MIN_BYTES = 1024;
+
 /** The same bytes as a Buffer (no copy). */
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -170,7 +176,7 @@ export abstract class JsonLogLines {
       return;
     }
     if (need > this.carry.length) {
-      const grown = Buffer.allocUnsafe(Math.min(this.limits.maxLineBytes, Math.max(need, this.carry.length * 2, 16384)));
+      const grown = Buffer.allocUnsafe(Math.min(this.limits.maxLineBytes, Math.max(need, this.carry.length * 2, CARRY_MIN_BYTES)));
       this.carry.copy(grown, 0, 0, this.carryLen);
       this.carry = grown;
     }
