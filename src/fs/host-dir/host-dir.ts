@@ -18,6 +18,8 @@ import {
 export const MAX_SYMLINK_HOPS = 40;
 /** Components in one resolved path (guards runaway link expansion). */
 export const MAX_PATH_COMPONENTS = 4096;
+/** Resolved directories remembered (HostDirVfs.knownDirs); the set starts over when full. */
+export const MAX_KNOWN_DIRS = 16_384;
 
 function toStat(s: fs.BigIntStats): VfsStat {
   const mode = Number(s.mode);
@@ -76,6 +78,19 @@ export class HostDirVfs implements Vfs {
     this.location = this.root;
   }
 
+  /**
+   * Symlink-free evidence paths already seen to be directories, so resolving the next file in the same folder
+   * costs one lstat instead of one per component (a Docker host has thousands of container folders). Evidence
+   * is read-only; a directory swapped for a symlink during the run was a race before this cache too, since
+   * every open goes by path.
+   */
+  private readonly knownDirs = new Set<string>();
+
+  private rememberDir(resolved: string): void {
+    if (this.knownDirs.size >= MAX_KNOWN_DIRS) this.knownDirs.clear();
+    this.knownDirs.add(resolved);
+  }
+
   /** Host path of an evidence path whose components are already resolved (no symlinks left). */
   private hostPath(resolved: string): string {
     return resolved === '/' ? this.root : this.root + resolved;
@@ -100,6 +115,10 @@ export class HostDirVfs implements Vfs {
       }
       const isLast = pending.length === 0;
       const candidate = '/' + [...done, c].join('/');
+      if (!isLast && this.knownDirs.has(candidate)) {
+        done.push(c);
+        continue;
+      }
       let st: fs.BigIntStats;
       try {
         st = fs.lstatSync(this.hostPath(candidate), { bigint: true });
@@ -122,6 +141,7 @@ export class HostDirVfs implements Vfs {
         continue;
       }
       if (!isLast && !st.isDirectory()) throw new VfsError('ENOTDIR', path, `${candidate} is not a directory`);
+      if (!isLast) this.rememberDir(candidate);
       done.push(c);
     }
     return '/' + done.join('/');

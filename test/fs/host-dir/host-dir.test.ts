@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostDirVfs, MAX_SYMLINK_HOPS } from '../../../src/fs/host-dir/host-dir.js';
+import { HostDirVfs, MAX_KNOWN_DIRS, MAX_SYMLINK_HOPS } from '../../../src/fs/host-dir/host-dir.js';
 import { VfsError, readTextLimited, LimitError, readFileLimited } from '../../../src/fs/vfs.js';
 
 let root: string;
@@ -75,6 +75,38 @@ describe('HostDirVfs confinement', () => {
     expect(() => vfs.readdir('/nope')).toThrowError(expect.objectContaining({ code: 'ENOENT' }));
     expect(() => vfs.readdir(`${C}/file.txt/x`)).toThrowError(expect.objectContaining({ code: 'ENOTDIR' }));
     expect(() => vfs.open(C)).toThrowError(expect.objectContaining({ code: 'EISDIR' }));
+  });
+});
+
+describe('HostDirVfs remembered directories', () => {
+  it('links through remembered directories still resolve inside the root', () => {
+    const v = new HostDirVfs(root);
+    expect(v.lstat(`${C}/file.txt`).size).toBe(5n); // remembers /var ... /abc
+    expect(readTextLimited(v, `${C}/abs-link`, 1000)).toBe(FAKE_SHADOW);
+    expect(readTextLimited(v, `${C}/root-link/etc/shadow`, 1000)).toBe(FAKE_SHADOW);
+    expect(readTextLimited(v, `${C}/up-link/etc/shadow`, 1000)).toBe(FAKE_SHADOW);
+    expect(() => v.lstat(`${C}/file.txt/x`)).toThrow(VfsError);
+  });
+
+  it(`starts over past MAX_KNOWN_DIRS (${MAX_KNOWN_DIRS}) directories and still resolves every path`, () => {
+    const many = fs.mkdtempSync(path.join(os.tmpdir(), 'flotsam-hostdir-many-'));
+    try {
+      const n = MAX_KNOWN_DIRS + 100;
+      for (let i = 0; i < n; i++) fs.mkdirSync(path.join(many, 'd', String(i)), { recursive: i === 0 });
+      const v = new HostDirVfs(many);
+      const known = (v as unknown as { knownDirs: Set<string> }).knownDirs;
+      let largest = 0;
+      for (let i = 0; i < n; i++) {
+        // `/d/<i>/..` walks through /d/<i>, so it is remembered; the result is /d.
+        expect(v.lstat(`/d/${i}/..`).ino).toBe(v.lstat('/d').ino);
+        expect(v.readdir(`/d/${i}/../${i}`)).toEqual([]);
+        largest = Math.max(largest, known.size);
+      }
+      expect(largest).toBe(MAX_KNOWN_DIRS);
+      expect(known.size).toBeLessThan(MAX_KNOWN_DIRS);
+    } finally {
+      fs.rmSync(many, { recursive: true, force: true });
+    }
   });
 });
 
