@@ -48,8 +48,13 @@ export interface RecordTarget {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-/** Definitions (artifact field groups and attrs) kept on both sides before they are all forgotten: bounded memory. */
-const FIELD_CACHE_ENTRIES = 1024;
+/**
+ * Definitions (artifact field groups and attrs) kept on both sides before they are all forgotten: bounded memory
+ * (about 1 KB each on the encoder thread). Every live log is one group (one per rotated file as it is read), so
+ * the limit must exceed the number of containers merged at once (up to 4096): at 2048 a 2000-container host
+ * forgot them every few events and redefined a group for nearly every row.
+ */
+export const MAX_TRANSPORT_DEFINITIONS = 16_384;
 /** attrs texts longer than this are defined per event instead of kept. */
 const MAX_CACHED_ATTRS_CHARS = 256;
 
@@ -158,7 +163,7 @@ export class RowTransportEncoder {
 
   /** Appends the records of one event (definitions first when something is new). */
   append(ev: TimelineEvent, out: RecordTarget): void {
-    if (this.definitions >= FIELD_CACHE_ENTRIES * 2) this.clear(out);
+    if (this.definitions >= MAX_TRANSPORT_DEFINITIONS) this.clear(out);
     const group = this.groupOf(ev, out);
     const attrs = ev.attrs === undefined ? 0 : this.attrsOf(ev.attrs, out);
     const ns = ev.time;

@@ -15,6 +15,7 @@ import {
 } from '../../src/writers/index.js';
 import type { TimelineEvent } from '../../src/events/event.js';
 import { formatIsoNano } from '../../src/events/time.js';
+import { MAX_TRANSPORT_DEFINITIONS } from '../../src/writers/row-transport.js';
 import { randomEvents, rng } from '../timeline/helpers.js';
 
 /** A frozen attrs object shared by many events, as the json-file reader emits them (the writer caches it by identity). */
@@ -116,6 +117,36 @@ describe('TimelineFilesSink', () => {
         const theirs = fs.readFileSync(path.join(dir, `r-${tag}.${f}`));
         expect(ours.equals(theirs), `${tag} ${f}`).toBe(true);
       }
+    }
+  });
+
+  it(`more artifacts than MAX_TRANSPORT_DEFINITIONS (${MAX_TRANSPORT_DEFINITIONS}): definitions are forgotten and redefined, same bytes`, async () => {
+    const events: TimelineEvent[] = [];
+    for (let i = 0; i < MAX_TRANSPORT_DEFINITIONS + 3000; i++) {
+      // Each artifact twice, far apart, so some come back after the tables were cleared.
+      const k = i % (MAX_TRANSPORT_DEFINITIONS + 1000);
+      events.push({
+        time: 1_714_557_600_000_000_000n + BigInt(i),
+        timestamp_desc: 'Event Recorded Time',
+        source: 'docker:json-log',
+        host: 'h',
+        message: `m${i}`,
+        path: `/var/lib/docker/containers/c${k}/c${k}-json.log`,
+        raw_time: '',
+        line: i,
+        attrs: Object.freeze({ stream: 'stdout', n: k }),
+      });
+    }
+    const paths = { csv: path.join(dir, 'many.csv'), jsonl: path.join(dir, 'many.jsonl') };
+    const sink = new TimelineFilesSink(paths);
+    for (let i = 0; i < events.length; i += 1000) await sink.write(events.slice(i, i + 1000));
+    await sink.close();
+    for (const [f, Ref] of [['csv', CsvTimelineSink], ['jsonl', JsonlTimelineSink]] as const) {
+      const refPath = path.join(dir, `many-ref.${f}`);
+      const ref = new Ref(refPath);
+      for (let i = 0; i < events.length; i += 1000) await ref.write(events.slice(i, i + 1000).map((e) => ({ ...e })));
+      await ref.close();
+      expect(fs.readFileSync(paths[f]).equals(fs.readFileSync(refPath)), f).toBe(true);
     }
   });
 
