@@ -11,8 +11,8 @@ export {
   RULES,
   SEVERITY_RANK,
   sortFindings,
-  timeStepFindings,
   type Finding,
   type FindingsInput,
   type Severity,
 } from './findings.js';
+export { MAX_TIME_STEP_FINDINGS, timeStepFindings } from './time-step-findings.js';

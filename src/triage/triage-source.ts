@@ -11,7 +11,7 @@ import { EvidenceError, diskProblems, evidenceProblems, openEvidenceDetailed } f
 import { type CarveSetting, runCarveStage, writeCarveReport } from '../carve/triage-carve.js'; // issue 6: carving
 import { buildTimeline } from '../timeline/index.js';
 import { timelineSinks, writeFindings, writeInventory, writeLifecycles } from './outputs.js';
-import { computeFindings, findingEvents, sortFindings, timeStepFindings } from '../findings/index.js';
+import { computeFindings, findingEvents, MAX_TIME_STEP_FINDINGS, sortFindings, timeStepFindings } from '../findings/index.js';
 import { arraySource } from '../collectors/types.js';
 import type { SourceManifest } from './manifest.js';
 import type { ProgressInfo, TimelineFormat } from './options.js';
@@ -116,6 +116,10 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
     inventoryFiles.push(...writeCarveReport(req.outDir, carved)); // issue 6: carve.json
     // Logs whose times go back are found while the timeline is merged: findings files only (timeStepFindings).
     findings.push(...timeStepFindings(host, stats.timeStepsBack));
+    const unlisted = stats.moreTimeStepsBack + Math.max(0, stats.timeStepsBack.length - MAX_TIME_STEP_FINDINGS);
+    if (unlisted > 0) {
+      problems.warn('timeline', '/', `${unlisted} more steps back in log times not listed as findings (16 per log, ` + `MAX_TIME_STEP_FINDINGS ${MAX_TIME_STEP_FINDINGS} per host)`, host);
+    }
     sortFindings(findings);
     inventoryFiles.push(...writeFindings(req.outDir, findings));
     inventoryFiles.push(...writeLifecycles(req.outDir, lifecycle.lifecycles, lifecycle.orphanLayers)); // issue 6

@@ -104,6 +104,24 @@ describe('a host clock set back', () => {
     const events = readJsonl(path.join(out, 'timeline.jsonl'));
     expect(events.filter((e) => e.container_name === 'web' && e.source === 'docker:json-log')).toHaveLength(lines.length);
     for (let i = 1; i < events.length; i++) expect(String(events[i].datetime) >= String(events[i - 1].datetime)).toBe(true);
+    // Every other line an hour back: 16 findings for the log, the rest counted in a warning.
+    const zigzag = lines.map((l, i) => {
+      if (i % 2 === 0) return l;
+      const rec = JSON.parse(l) as { time: string };
+      const frac = /\.(\d+)Z$/.exec(rec.time)?.[1] ?? '0';
+      return l.replace(rec.time, `${new Date(Date.parse(rec.time) - 3_600_000).toISOString().slice(0, 19)}.${frac}Z`);
+    });
+    fs.writeFileSync(log, zigzag.join('\n') + '\n');
+    const zout = path.join(work, 'clock-zigzag-out');
+    const z = flotsam(['triage', host, '--out', zout, '--format', 'jsonl', '-q']);
+    expect(z.code, z.stderr).toBe(0);
+    const zrows = parse(fs.readFileSync(path.join(zout, 'findings.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    expect(zrows.filter((f) => f.rule === 'log-time-steps-back')).toHaveLength(16);
+    const zsteps = Math.floor(lines.length / 2);
+    const zproblems = JSON.parse(fs.readFileSync(path.join(zout, 'problems.json'), 'utf8')) as Array<{ reason: string }>;
+    expect(zproblems.map((p) => p.reason)).toContain(
+      `${zsteps - 16} more steps back in log times not listed as findings (16 per log, MAX_TIME_STEP_FINDINGS 1000 per host)`,
+    );
     // The unmodified sample has no step.
     const clean = path.join(work, 'clock-clean-out');
     expect(flotsam(['triage', copySampleHost(path.join(work, 'clock-clean')), '--out', clean, '--format', 'jsonl', '-q']).code).toBe(0);

@@ -6,7 +6,7 @@ import { ProblemLog } from '../../src/events/event.js';
 import { HostDirVfs } from '../../src/fs/host-dir/host-dir.js';
 import { collectDocker } from '../../src/collectors/docker/collect.js';
 import type { ContainerRecord } from '../../src/collectors/docker/containers.js';
-import { computeFindings, type Finding, findingEvents, journaldStorage, RULES, timeStepFindings } from '../../src/findings/index.js';
+import { computeFindings, type Finding, findingEvents, journaldStorage, MAX_TIME_STEP_FINDINGS, RULES, timeStepFindings } from '../../src/findings/index.js';
 import { TimeDesc, type TimelineEvent } from '../../src/events/event.js';
 import { REPO } from '../fixtures-scripts/assembly-images.js';
 import { tempDir } from '../helpers/corpus.js';
@@ -187,5 +187,10 @@ describe('timeStepFindings', () => {
         '1970-01-02T01:01:01.000000000Z (line 2); the host clock was set back, or the file was edited',
     );
     expect(RULES[g.rule].severity).toBe('medium');
+  });
+
+  it(`lists MAX_TIME_STEP_FINDINGS (${MAX_TIME_STEP_FINDINGS}) steps at most`, () => {
+    const step = { before: { ...base, time: 5_000_000_000n, path: '/l', line: 1 }, after: { ...base, time: 0n, path: '/l', line: 2 } };
+    expect(timeStepFindings('h', Array.from({ length: MAX_TIME_STEP_FINDINGS + 5 }, () => step))).toHaveLength(MAX_TIME_STEP_FINDINGS);
   });
 });
