@@ -11,20 +11,21 @@ export const MAX_RUN_TABLE_ENTRIES = 65_536;
 /** Longest record a reader accepts: these files are our own, so more means a damaged temporary directory. */
 export const MAX_RUN_RECORD_BYTES = 1 << 30;
 
-export const KIND_STRING = 1;
-export const KIND_ATTRS = 2;
-export const KIND_EVENT = 3;
-export const KIND_RESET = 4;
+/** Record kinds. */
+export const Kind = { string: 1, attrs: 2, event: 3, reset: 4 } as const;
 
-export const F_TIME_TEXT = 1;
-export const F_CONTAINER_ID = 2;
-export const F_CONTAINER_NAME = 4;
-export const F_INODE = 8;
-export const F_INODE_TEXT = 16;
-export const F_LINE = 32;
-export const F_OFFSET = 64;
-export const F_ATTRS_ID = 128;
-export const F_ATTRS_INLINE = 256;
+/** Bits of an event record's flags: which optional fields follow, and in which form. */
+export const Flag = {
+  timeText: 1,
+  containerId: 2,
+  containerName: 4,
+  inode: 8,
+  inodeText: 16,
+  line: 32,
+  offset: 64,
+  attrsId: 128,
+  attrsInline: 256,
+} as const;
 
 const BIGINT_TAG = '$flotsam_bigint';
 

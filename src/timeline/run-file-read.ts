@@ -4,26 +4,7 @@
 import { Buffer } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import type { TimelineEvent } from '../events/event.js';
-import {
-  F_ATTRS_ID,
-  F_ATTRS_INLINE,
-  F_CONTAINER_ID,
-  F_CONTAINER_NAME,
-  F_INODE,
-  F_INODE_TEXT,
-  F_LINE,
-  F_OFFSET,
-  F_TIME_TEXT,
-  KIND_ATTRS,
-  KIND_EVENT,
-  KIND_RESET,
-  KIND_STRING,
-  MAX_RUN_RECORD_BYTES,
-  RUN_BATCH,
-  RUN_READ_CHUNK,
-  reviveBigints,
-  RunFileError,
-} from './run-file-format.js';
+import { Flag, Kind, MAX_RUN_RECORD_BYTES, reviveBigints, RUN_BATCH, RUN_READ_CHUNK, RunFileError } from './run-file-format.js';
 
 /** Decodes the records of one run file; `at` walks the current buffer. */
 class RunDecoder {
@@ -68,25 +49,25 @@ class RunDecoder {
   record(end: number): TimelineEvent | undefined {
     const buf = this.buf;
     const kind = buf[this.at++];
-    if (kind === KIND_STRING) {
+    if (kind === Kind.string) {
       this.strings.push(this.text());
       return undefined;
     }
-    if (kind === KIND_ATTRS) {
+    if (kind === Kind.attrs) {
       const bigint = buf[this.at++] === 1;
       this.attrs.push(Object.freeze(this.json(bigint)));
       return undefined;
     }
-    if (kind === KIND_RESET) {
+    if (kind === Kind.reset) {
       this.strings = [''];
       this.attrs = [];
       return undefined;
     }
-    if (kind !== KIND_EVENT) this.fail(`unknown record kind ${kind}`);
+    if (kind !== Kind.event) this.fail(`unknown record kind ${kind}`);
     const flags = buf.readUInt16LE(this.at);
     this.at += 2;
     let time: bigint;
-    if (flags & F_TIME_TEXT) time = BigInt(this.text());
+    if (flags & Flag.timeText) time = BigInt(this.text());
     else {
       time = buf.readBigInt64LE(this.at);
       this.at += 8;
@@ -94,21 +75,21 @@ class RunDecoder {
     const timestamp_desc = this.str();
     const source = this.str();
     const host = this.str();
-    const container_id = flags & F_CONTAINER_ID ? this.str() : undefined;
-    const container_name = flags & F_CONTAINER_NAME ? this.str() : undefined;
+    const container_id = flags & Flag.containerId ? this.str() : undefined;
+    const container_name = flags & Flag.containerName ? this.str() : undefined;
     const path = this.str();
     let inode: bigint | undefined;
-    if (flags & F_INODE) {
+    if (flags & Flag.inode) {
       inode = buf.readBigUInt64LE(this.at);
       this.at += 8;
-    } else if (flags & F_INODE_TEXT) inode = BigInt(this.text());
+    } else if (flags & Flag.inodeText) inode = BigInt(this.text());
     let line: number | undefined;
     let offset: number | undefined;
-    if (flags & F_LINE) {
+    if (flags & Flag.line) {
       line = buf.readDoubleLE(this.at);
       this.at += 8;
     }
-    if (flags & F_OFFSET) {
+    if (flags & Flag.offset) {
       offset = buf.readDoubleLE(this.at);
       this.at += 8;
     }
@@ -120,12 +101,12 @@ class RunDecoder {
     if (inode !== undefined) ev.inode = inode;
     if (line !== undefined) ev.line = line;
     if (offset !== undefined) ev.offset = offset;
-    if (flags & F_ATTRS_ID) {
+    if (flags & Flag.attrsId) {
       const id = this.u32();
       const a = this.attrs[id - 1];
       if (a === undefined) this.fail('names attrs it never defined');
       ev.attrs = a;
-    } else if (flags & F_ATTRS_INLINE) {
+    } else if (flags & Flag.attrsInline) {
       const bigint = buf[this.at++] === 1;
       ev.attrs = this.json(bigint);
     }

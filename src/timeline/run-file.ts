@@ -6,35 +6,18 @@
 // JSON escape) is written as UTF-16, so every JS string round-trips exactly.
 //
 // Record: u32 length of what follows, u8 kind, body (all little-endian).
-//   KIND_STRING  the next string id (1, 2, ...): text
-//   KIND_ATTRS   the next attrs id: u8 has-bigint, text (JSON; bigints as {"$flotsam_bigint": "<n>"})
-//   KIND_EVENT   u16 flags, time (i64, or text when out of range), u32 ids of timestamp_desc, source, host,
+//   Kind.string  the next string id (1, 2, ...): text
+//   Kind.attrs   the next attrs id: u8 has-bigint, text (JSON; bigints as {"$flotsam_bigint": "<n>"})
+//   Kind.event   u16 flags, time (i64, or text when out of range), u32 ids of timestamp_desc, source, host,
 //                [container_id], [container_name], path; [inode (u64, or text)], [line f64], [offset f64],
 //                text message, text raw_time, [attrs: u32 id, or u8 has-bigint + text JSON]
-//   KIND_RESET   forget every string and attrs id (keeps both tables bounded on runs of unique paths)
+//   Kind.reset   forget every string and attrs id (keeps both tables bounded on runs of unique paths)
 // text = u8 encoding (0 UTF-8, 1 UTF-16LE), u32 byte length, bytes.
 
 import { Buffer } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import type { TimelineEvent } from '../events/event.js';
-import {
-  bigintReplacer,
-  F_ATTRS_ID,
-  F_ATTRS_INLINE,
-  F_CONTAINER_ID,
-  F_CONTAINER_NAME,
-  F_INODE,
-  F_INODE_TEXT,
-  F_LINE,
-  F_OFFSET,
-  F_TIME_TEXT,
-  KIND_ATTRS,
-  KIND_EVENT,
-  KIND_RESET,
-  KIND_STRING,
-  MAX_RUN_TABLE_ENTRIES,
-  RUN_WRITE_CHUNK,
-} from './run-file-format.js';
+import { bigintReplacer, Flag, Kind, MAX_RUN_TABLE_ENTRIES, RUN_WRITE_CHUNK } from './run-file-format.js';
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
@@ -64,7 +47,7 @@ class RunEncoder {
   private nextAttrs = 1;
   // JSON of the current event's attrs, computed by bound() for encode().
   private pendingAttrs: { json: string; bigint: boolean } | undefined;
-  // bound() cleared the tables: encode() writes KIND_RESET first.
+  // bound() cleared the tables: encode() writes Kind.reset first.
   private resetPending = false;
 
   /** An upper bound of the bytes encode(ev) writes, string and attrs definitions included. */
@@ -144,7 +127,7 @@ class RunEncoder {
     if (id === undefined) {
       id = this.nextString++;
       this.strings.set(s, id);
-      const at = this.begin(KIND_STRING);
+      const at = this.begin(Kind.string);
       this.text(s);
       this.end(at);
     }
@@ -160,7 +143,7 @@ class RunEncoder {
   encode(ev: TimelineEvent): void {
     if (this.resetPending) {
       this.resetPending = false;
-      this.end(this.begin(KIND_RESET));
+      this.end(this.begin(Kind.reset));
     }
     // Definitions first: they are records of their own.
     const desc = this.fieldId(0, ev.timestamp_desc);
@@ -180,7 +163,7 @@ class RunEncoder {
           const j = this.pendingAttrs ?? attrsJson(attrs);
           attrsId = this.nextAttrs++;
           this.attrsIds.set(attrs, attrsId);
-          const at = this.begin(KIND_ATTRS);
+          const at = this.begin(Kind.attrs);
           this.buf[this.pos++] = j.bigint ? 1 : 0;
           this.text(j.json);
           this.end(at);
@@ -194,16 +177,16 @@ class RunEncoder {
     const inode = ev.inode;
     const inodeFits = inode === undefined || (inode >= 0n && inode <= U64_MAX);
     let flags = 0;
-    if (!timeFits) flags |= F_TIME_TEXT;
-    if (cid !== 0) flags |= F_CONTAINER_ID;
-    if (cname !== 0) flags |= F_CONTAINER_NAME;
-    if (inode !== undefined) flags |= inodeFits ? F_INODE : F_INODE_TEXT;
-    if (ev.line !== undefined) flags |= F_LINE;
-    if (ev.offset !== undefined) flags |= F_OFFSET;
-    if (attrsId !== 0) flags |= F_ATTRS_ID;
-    else if (inline !== undefined) flags |= F_ATTRS_INLINE;
+    if (!timeFits) flags |= Flag.timeText;
+    if (cid !== 0) flags |= Flag.containerId;
+    if (cname !== 0) flags |= Flag.containerName;
+    if (inode !== undefined) flags |= inodeFits ? Flag.inode : Flag.inodeText;
+    if (ev.line !== undefined) flags |= Flag.line;
+    if (ev.offset !== undefined) flags |= Flag.offset;
+    if (attrsId !== 0) flags |= Flag.attrsId;
+    else if (inline !== undefined) flags |= Flag.attrsInline;
 
-    const at = this.begin(KIND_EVENT);
+    const at = this.begin(Kind.event);
     const buf = this.buf;
     buf.writeUInt16LE(flags, this.pos);
     this.pos += 2;
