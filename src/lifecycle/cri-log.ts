@@ -6,6 +6,7 @@
 // References: kubernetes pkg/kubelet/kuberuntime/logs/logs.go (parseCRILog), pkg/kubelet/logs/container_log_manager.go.
 import { errorMessage, TimeDesc, type TimelineEvent } from '../events/event.js';
 import { parseRfc3339Nano } from '../events/time.js';
+import { budgetedSizes } from '../collectors/file-bytes.js';
 import type { CollectorContext, EventSource, ReadBudget } from '../collectors/types.js';
 import { baseName, dirName, joinPath } from '../fs/vfs.js';
 
@@ -53,8 +54,7 @@ async function* readFile(
   report: boolean,
   budget?: ReadBudget,
 ): AsyncGenerator<TimelineEvent[]> {
-  const chunkBytes = Math.max(1, Math.min(CHUNK, budget?.bufferBytes ?? CHUNK));
-  const batchEvents = Math.max(1, Math.min(BATCH, budget?.batchEvents ?? BATCH));
+  const { readChunkBytes: chunkBytes, batchEvents } = budgetedSizes({ readChunkBytes: CHUNK, feedBytes: CHUNK, batchEvents: BATCH }, budget);
   const warn = (reason: string): void => {
     if (report) ctx.problems.warn(COMPONENT, path, reason, ctx.host);
   };

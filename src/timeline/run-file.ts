@@ -17,16 +17,12 @@
 import { Buffer } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import type { TimelineEvent } from '../events/event.js';
+import { isWellFormed } from '../events/unicode.js';
 import { bigintReplacer, Flag, Kind, MAX_RUN_TABLE_ENTRIES, RUN_WRITE_CHUNK } from './run-file-format.js';
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 const U64_MAX = 2n ** 64n - 1n;
-
-interface WellFormed {
-  isWellFormed(): boolean;
-}
-const isWellFormed = (s: string): boolean => (s as unknown as WellFormed).isWellFormed();
 
 /** attrs as JSON, and whether bigints had to be tagged. */
 function attrsJson(attrs: Record<string, unknown>): { json: string; bigint: boolean } {

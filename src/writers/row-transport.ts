@@ -27,6 +27,7 @@ import { utf8Write } from './bytes.js';
 import { csvTextCell } from './csv.js';
 import { compactAttrs, jsonString, jsonValue } from './json.js';
 import { attrOutputKey } from './jsonl.js';
+import { isWellFormed } from '../events/unicode.js';
 
 export const RecordKind = { event: 1, defineGroup: 2, defineAttrs: 3, clear: 4 } as const;
 export const EventFlag = {
@@ -108,13 +109,6 @@ function attrsParts(attrs: Record<string, unknown>, compact: string): PartBytes 
   }
   return { csv: Buffer.from(csvTextCell(compact), 'utf8'), json: Buffer.from(tail, 'utf8') };
 }
-
-type MaybeWellFormed = string & { isWellFormed?: () => boolean };
-/** False when s holds a lone surrogate, which UTF-8 cannot carry (it would arrive as U+FFFD). */
-const isWellFormed: (s: string) => boolean =
-  typeof (String.prototype as MaybeWellFormed).isWellFormed === 'function'
-    ? (s) => (s as MaybeWellFormed).isWellFormed!()
-    : (s) => !/[\ud800-\udfff]/.test(s);
 
 interface GroupEntry {
   id: number;
