@@ -33,8 +33,15 @@ function attrsJson(attrs: Record<string, unknown>): { json: string; bigint: bool
   }
 }
 
-/** Encodes events into a byte buffer that writeRun flushes: bound(ev), make room, encode(ev). */
-class RunEncoder {
+/**
+ * Bytes of one event's records beyond its text (which bound() counts at 3 bytes per UTF-16 unit, UTF-8's worst):
+ * the event (length 4, kind 1, flags 2, time 8, six ids 24, inode 8, line 8, offset 8, two text headers 10,
+ * attrs 6) 79, six string definitions (length 4, kind 1, text header 5) 60, a reset 5: 144, rounded up.
+ */
+const FIXED_BOUND_BYTES = 192;
+
+/** Encodes events into a byte buffer that writeRun flushes: bound(ev), make room, encode(ev). Exported for tests. */
+export class RunEncoder {
   buf = Buffer.allocUnsafe(RUN_WRITE_CHUNK);
   pos = 0;
   private readonly strings = new Map<string, number>();
@@ -56,7 +63,7 @@ class RunEncoder {
       this.lastId.fill(0);
       this.resetPending = true;
     }
-    let n = 128 + 3 * (ev.message.length + ev.raw_time.length + ev.timestamp_desc.length + ev.source.length);
+    let n = FIXED_BOUND_BYTES + 3 * (ev.message.length + ev.raw_time.length + ev.timestamp_desc.length + ev.source.length);
     n += 3 * (ev.host.length + ev.path.length + (ev.container_id?.length ?? 0) + (ev.container_name?.length ?? 0));
     if (ev.time < I64_MIN || ev.time > I64_MAX) n += ev.time.toString().length;
     if (ev.inode !== undefined && (ev.inode < 0n || ev.inode > U64_MAX)) n += ev.inode.toString().length;

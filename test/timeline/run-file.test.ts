@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TimelineEvent } from '../../src/events/event.js';
-import { MAX_RUN_TABLE_ENTRIES, RUN_BATCH, RUN_READ_CHUNK, RUN_WRITE_CHUNK, RunFileError, readRun, writeRun } from '../../src/timeline/run-file.js';
+import { MAX_RUN_TABLE_ENTRIES, RUN_BATCH, RUN_READ_CHUNK, RUN_WRITE_CHUNK, RunEncoder, RunFileError, readRun, writeRun } from '../../src/timeline/run-file.js';
 import { tempDir } from '../helpers/corpus.js';
 import { ev, randomEvents, T0 } from './helpers.js';
 
@@ -65,6 +65,40 @@ describe('run files', () => {
     }
     const { back } = await roundTrip(events, 4096);
     expect(back).toEqual(events);
+  });
+
+  it('bound(ev) is never below what encode(ev) writes, in the worst case (every string new, 3-byte UTF-8, resets)', () => {
+    const enc = new RunEncoder();
+    const known = Object.freeze({ k: 'v' });
+    let u = 0;
+    // One CJK character (3 bytes of UTF-8, bound()'s worst case) never seen before in this run, until the tables reset.
+    const fresh = (): string => String.fromCharCode(0x4e00 + (u++ % 20_000));
+    let worst = -Infinity;
+    for (let i = 0; i < 30_000; i++) {
+      const e: TimelineEvent = {
+        time: BigInt(i),
+        timestamp_desc: fresh(),
+        source: fresh(),
+        host: fresh(),
+        container_id: fresh(),
+        container_name: fresh(),
+        path: fresh(),
+        message: fresh(),
+        raw_time: fresh(),
+        inode: BigInt(i),
+        line: i,
+        offset: i,
+        attrs: i % 100 === 0 ? { [fresh()]: 10n ** 30n } : known,
+      };
+      enc.pos = 0;
+      const bound = enc.bound(e);
+      enc.grow(bound);
+      enc.encode(e);
+      worst = Math.max(worst, enc.pos - bound);
+    }
+    expect(worst).toBeLessThanOrEqual(0);
+    // And the bound is tight: these events use its fixed part to within 64 bytes.
+    expect(worst).toBeGreaterThan(-64);
   });
 
   it('a damaged run is a RunFileError, never a wrong event', async () => {
