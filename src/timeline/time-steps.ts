@@ -2,7 +2,9 @@
 // record stamped well before the record written just before it means the host clock was set back (NTP step,
 // VM snapshot restored, a hand-set date) or the file was edited: an analyst must know before reading the
 // timeline around it. Watched in file order on every ordered source (unfiltered), independent of the reorder
-// window's size, so the same evidence always gives the same steps.
+// window's size, so the same evidence always gives the same steps. A record marked `tz_ambiguous` (a local wall
+// time that occurs twice when daylight saving ends, read as the earlier instant: host-logs/tz-zones.ts) steps
+// back by that reading, not by a clock change, and is not a step.
 
 import type { TimelineEvent } from '../events/event.js';
 
@@ -34,7 +36,7 @@ export class TimeStepWatch {
       const ev = batch[i];
       if (latest === undefined || ev.time >= latest.time) {
         latest = ev;
-      } else if (latest.time - ev.time >= MIN_TIME_STEP_BACK_NS) {
+      } else if (latest.time - ev.time >= MIN_TIME_STEP_BACK_NS && ev.attrs?.tz_ambiguous !== true) {
         if (this.steps.length < MAX_TIME_STEPS_PER_SOURCE) this.steps.push({ sourceId: this.sourceId, before: latest, after: ev });
         else this.more++;
         // A new clock regime starts here: the lines after it are compared with it, not with the old clock.

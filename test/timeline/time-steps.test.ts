@@ -30,6 +30,20 @@ describe('TimeStepWatch', () => {
     expect(w.steps.map((s) => lineOf(s.after))).toEqual([3, 7]);
   });
 
+  it('a wall time in a daylight-saving overlap (tz_ambiguous, read as the earlier instant) is not a step', () => {
+    const w = new TimeStepWatch('syslog');
+    // 02:59:59 CEST, then 02:00:00 and 02:30:00 the second time (read as CEST: an hour back), then 03:00 CET.
+    const evs = at('/var/log/syslog', 3599n * S, 0n, 1800n * S, 7200n * S);
+    evs[1].attrs = { tz_ambiguous: true };
+    evs[2].attrs = { tz_ambiguous: true };
+    w.see(evs);
+    expect(w.steps).toEqual([]);
+    // Without the mark the same times are a step.
+    const plain = new TimeStepWatch('syslog');
+    plain.see(at('/var/log/syslog', 3599n * S, 0n, 1800n * S, 7200n * S));
+    expect(plain.steps.map((s) => lineOf(s.after))).toEqual([2]);
+  });
+
   it('keeps MAX_TIME_STEPS_PER_SOURCE steps and counts the rest', () => {
     const w = new TimeStepWatch('f');
     const offsets: bigint[] = [];

@@ -18,6 +18,7 @@ import { FixedZone, PosixZone, parsePosixTz } from '../../../src/collectors/host
 import { type HostZone, resolveHostZone } from '../../../src/collectors/host-logs/timezone.js';
 import { MAX_LINE_BYTES } from '../../../src/collectors/host-logs/text-file.js';
 import { contextFor, drain, iso, tempRoot, writeTree } from './helpers.js';
+import { TimeStepWatch } from '../../../src/timeline/index.js';
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
@@ -101,6 +102,16 @@ describe('time zones', () => {
     expect(events[0].attrs).toMatchObject({ tz: 'Europe/Berlin', tz_source: 'etc/localtime' });
     expect(iso(events[1].time)).toBe('2024-10-27T00:30:00.000Z');
     expect(events[1].attrs?.tz_ambiguous).toBe(true);
+  });
+
+  it('the hour repeated when daylight saving ends is marked, so the timeline does not call it a clock set back', () => {
+    const text = 'Oct 27 02:59:59 h a: first pass\nOct 27 02:00:00 h a: second pass\nOct 27 02:30:00 h a: still\nOct 27 03:00:00 h a: after\n';
+    const { events } = parseSyslogBytes(enc(text), info(), BERLIN, { startYear: 2024, source: 'mtime' });
+    // Read as the earlier instant, the second 02:00 lands an hour before the first 02:59:59.
+    expect(events.map((e) => iso(e.time))).toEqual(['2024-10-27T00:59:59.000Z', '2024-10-27T00:00:00.000Z', '2024-10-27T00:30:00.000Z', '2024-10-27T02:00:00.000Z']);
+    const watch = new TimeStepWatch('/var/log/syslog');
+    watch.see(events);
+    expect(watch.steps).toEqual([]);
   });
 
   it('times with an offset ignore the zone (and keep nanoseconds)', () => {
