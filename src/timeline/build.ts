@@ -24,7 +24,8 @@ import type { EventSource, ReadBudget } from '../collectors/types.js';
 import type { EventSink } from '../writers/sink.js';
 import { mergeOrdered } from './merge.js';
 import { DEFAULT_REORDER_WINDOW, REORDER_CHUNK, reorderWindow, SourceOrderError } from './reorder.js';
-import { ExternalSorter, readRun } from './spill.js';
+import { readRun } from './run-file.js';
+import { ExternalSorter } from './spill.js';
 import { type TimeStepBack, TimeStepWatch } from './time-steps.js';
 
 export type { EventSink } from '../writers/sink.js';

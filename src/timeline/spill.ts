@@ -13,8 +13,6 @@ import { mergeOrdered } from './merge.js';
 import { compareEvents } from './order.js';
 import { RUN_BATCH, readRun, writeRun } from './run-file.js';
 
-export { readRun } from './run-file.js';
-
 /** Events buffered in memory before a run is spilled. */
 export const DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
 /** Approximate bytes buffered in memory before a run is spilled. */
