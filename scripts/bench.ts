@@ -1,6 +1,8 @@
 // `npm run bench`: a synthetic Docker host (200 containers, ~1 GB of json-file logs, some rotated and gzipped)
 // triaged to a sorted CSV + JSONL; prints wall time, MB/s and peak RSS. A benchmark, not a test: nothing here
-// passes or fails on time. Options: --containers N, --mb M (total log MB), --formats csv,jsonl, --keep.
+// passes or fails on time. Options: --containers N, --mb M (total log MB), --formats csv,jsonl, --keep,
+// --no-floor (skip the write floor: the time this machine takes to write as many ready-made bytes as triage wrote,
+// into the same folder, which bounds any implementation that writes this output on this machine).
 // The host is generated once under .bench/ and reused while its parameters stay the same.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,6 +31,47 @@ if (args[0] === '--run-child') {
     JSON.stringify({ ms, events: result.manifest.events, maxRssKb: process.resourceUsage().maxRSS, cpu: process.cpuUsage() }) + '\n',
   );
   process.exit(0);
+}
+
+if (args[0] === '--write-floor') {
+  // Child mode: write files of the sizes in args[2] (comma-separated) into the folder args[1], side by side, from
+  // a ready-made 1 MiB block, through the timeline's own file writer (O_DIRECT where it can, as triage writes).
+  const { ByteFileWriter } = await import(path.join(repo, 'dist/src/writers/byte-file-writer.js'));
+  const sizes = args[2].split(',').map(Number);
+  const block = Buffer.alloc(1 << 20, 'flotsam,write,floor\n');
+  const t0 = performance.now();
+  const writers = sizes.map((_, i) => new ByteFileWriter(path.join(args[1], `write-floor-${i}.bin`)));
+  for (let written = 0; written < Math.max(...sizes); written += block.length) {
+    for (const [i, writer] of writers.entries()) {
+      const n = Math.min(block.length, sizes[i] - written);
+      if (n <= 0) continue;
+      writer.ensure(n);
+      block.copy(writer.buf, writer.pos, 0, n);
+      writer.pos += n;
+      await writer.drain();
+    }
+  }
+  for (const writer of writers) await writer.close();
+  process.stdout.write(JSON.stringify({ ms: performance.now() - t0, cpu: process.cpuUsage() }) + '\n');
+  process.exit(0);
+}
+
+/** Best effort: start each measurement with no dirty pages left over from the one before. */
+function flushPageCache(): void {
+  spawnSync('sync', { stdio: 'ignore' });
+}
+
+/** Runs this script in one of its child modes and returns the JSON line it prints. */
+function runChild<T>(childArgs: string[]): T {
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...childArgs], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.status !== 0) {
+    process.stderr.write(`bench: ${childArgs[0]} failed (exit ${child.status})\n`);
+    process.exit(1);
+  }
+  return JSON.parse(child.stdout.trim().split('\n').pop() as string) as T;
 }
 
 const containers = Number(opt('containers', '200'));
@@ -148,22 +191,20 @@ generate();
 const bytes = logBytes(hostDir);
 const outDir = path.join(benchDir, 'out');
 fs.rmSync(outDir, { recursive: true, force: true });
-const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--run-child', hostDir, outDir, formats], {
-  encoding: 'utf8',
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-if (child.status !== 0) {
-  process.stderr.write(`bench: triage failed (exit ${child.status})\n`);
-  process.exit(1);
-}
-const res = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
-  ms: number;
-  events: number;
-  maxRssKb: number;
-  cpu: { user: number; system: number };
-};
+flushPageCache();
+const res = runChild<{ ms: number; events: number; maxRssKb: number; cpu: { user: number; system: number } }>([
+  '--run-child',
+  hostDir,
+  outDir,
+  formats,
+]);
 const mb = bytes / 1024 / 1024;
-const outBytes = fs.readdirSync(outDir).reduce((n, f) => n + (fs.statSync(path.join(outDir, f)).isFile() ? fs.statSync(path.join(outDir, f)).size : 0), 0);
+const outputSizes = fs
+  .readdirSync(outDir)
+  .map((f) => fs.statSync(path.join(outDir, f)))
+  .filter((st) => st.isFile())
+  .map((st) => st.size);
+const outBytes = outputSizes.reduce((n, size) => n + size, 0);
 process.stdout.write(
   [
     `host:        ${containers} containers, ${mb.toFixed(0)} MB of json-file logs (uncompressed)`,
@@ -176,4 +217,18 @@ process.stdout.write(
     `output:      ${(outBytes / 1024 / 1024).toFixed(0)} MB in ${outDir}`,
   ].join('\n') + '\n',
 );
+if (!args.includes('--no-floor')) {
+  // Measured after triage, under the same conditions: the output is deleted first unless --keep.
+  if (!args.includes('--keep')) fs.rmSync(outDir, { recursive: true, force: true });
+  const floorDir = fs.mkdtempSync(path.join(benchDir, 'write-floor-'));
+  flushPageCache();
+  // The files triage wrote of 1 MiB or more, side by side as triage writes them; the small ones do not matter.
+  const bigSizes = outputSizes.filter((size) => size >= 1 << 20);
+  const floor = runChild<{ ms: number; cpu: { user: number; system: number } }>(['--write-floor', floorDir, bigSizes.join(',')]);
+  fs.rmSync(floorDir, { recursive: true, force: true });
+  process.stdout.write(
+    `write floor: ${(floor.ms / 1000).toFixed(2)} s to write ${bigSizes.length} files of the same sizes from ready-made ` +
+      `bytes in ${benchDir} (${(floor.cpu.system / 1e6).toFixed(1)} s system CPU), with no reading, parsing or sorting\n`,
+  );
+}
 if (!args.includes('--keep')) fs.rmSync(outDir, { recursive: true, force: true });
