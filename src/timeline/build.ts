@@ -9,8 +9,10 @@
 // - Optimistic merge with verified fallback: when an ordered source sends an event older than one already
 //   released from its window, the output written so far may be wrong. The merge is abandoned, every sink is
 //   reset (its file truncated), the source is re-read into the external sorter as an unordered source, and the
-//   merge runs again. Each rerun moves one more source to the sorter, so there are at most (ordered sources)
-//   reruns; the unordered runs already sorted are reused.
+//   merge runs again. From the second failure on, every other ordered source is first read on through its window
+//   to find all that fail that pass (live-sources.ts: a clock set back fails every container's log at once), and
+//   all of them go to the sorter together. So one tampered log costs one rerun, a clock set back on the whole
+//   host two, and never more than (ordered sources); the unordered runs already sorted are reused.
 // - Time filter: `since` is inclusive, `until` exclusive (since <= time < until), applied as events are read,
 //   before any window, sort or spill.
 // - Many ordered sources: each one's reorder window, batches and read buffers shrink with their number
@@ -23,7 +25,8 @@ import type { TimelineEvent } from '../events/event.js';
 import type { EventSource, ReadBudget } from '../collectors/types.js';
 import type { EventSink } from '../writers/sink.js';
 import { mergeOrdered } from './merge.js';
-import { DEFAULT_REORDER_WINDOW, REORDER_CHUNK, reorderWindow, SourceOrderError } from './reorder.js';
+import { FallbackSignal, LiveSource, probeOrderedSources } from './live-sources.js';
+import { DEFAULT_REORDER_WINDOW, REORDER_CHUNK, reorderWindow } from './reorder.js';
 import { readRun } from './run-file.js';
 import { ExternalSorter } from './spill.js';
 import { type TimeStepBack, TimeStepWatch } from './time-steps.js';
@@ -83,16 +86,8 @@ export interface TimelineStats {
   timeStepsBack: TimeStepBack[];
   /** Further steps back, past MAX_TIME_STEPS_PER_SOURCE per source. */
   moreTimeStepsBack: number;
-}
-
-/** An ordered source's window failed; carries which source. */
-class FallbackSignal extends Error {
-  constructor(
-    readonly sourceIndex: number,
-    readonly orderError: SourceOrderError,
-  ) {
-    super(orderError.message);
-  }
+  /** Merge passes: 1, plus one per rerun after a fallback. */
+  passes: number;
 }
 
 function timeFilter(since: bigint | undefined, until: bigint | undefined): ((ev: TimelineEvent) => boolean) | undefined {
@@ -100,15 +95,6 @@ function timeFilter(since: bigint | undefined, until: bigint | undefined): ((ev:
   if (since !== undefined) return (ev) => ev.time >= since;
   if (until !== undefined) return (ev) => ev.time < until;
   return undefined;
-}
-
-async function* guarded(index: number, stream: AsyncIterable<TimelineEvent[]>): AsyncGenerator<TimelineEvent[]> {
-  try {
-    yield* stream;
-  } catch (err) {
-    if (err instanceof SourceOrderError) throw new FallbackSignal(index, err);
-    throw err;
-  }
 }
 
 /** The largest power of two <= n (n >= 1). */
@@ -184,14 +170,19 @@ export async function buildTimeline(
     for (;;) {
       pass++;
       const tempRuns: string[] = [];
+      const opened: LiveSource[] = [];
+      const share = liveSourceShares(Math.min(maxOpen, sources.length - sortedIndexes.size), window);
+      const openWindowed = (i: number, watch?: TimeStepWatch): LiveSource => {
+        const s = sources[i];
+        return new LiveSource(i, reorderWindow(s.id, s.open(share.budget), share.window, filter, share.chunk, watch));
+      };
       try {
         const live: Array<AsyncIterable<TimelineEvent[]>> = [];
-        const liveCount = Math.min(maxOpen, sources.length - sortedIndexes.size);
-        const share = liveSourceShares(liveCount, window);
         for (let i = 0; i < sources.length; i++) {
           if (sortedIndexes.has(i)) continue;
-          const s = sources[i];
-          live.push(guarded(i, reorderWindow(s.id, s.open(share.budget), share.window, filter, share.chunk, watchFor(i))));
+          const source = openWindowed(i, watchFor(i));
+          opened.push(source);
+          live.push(source.view());
           if (live.length === maxOpen) {
             // Too many to keep open: merge this group into a temporary run now.
             tempRuns.push(await sorter.writeSortedRun(mergeOrdered(live.splice(0))));
@@ -231,17 +222,39 @@ export async function buildTimeline(
           timeStepsBack.push(...w.steps);
           moreTimeStepsBack += w.more;
         }
-        return { events: written, countsBySource, spilledRuns: sorter.spilledRuns, fallbacks, timeStepsBack, moreTimeStepsBack };
+        return {
+          events: written,
+          countsBySource,
+          spilledRuns: sorter.spilledRuns,
+          fallbacks,
+          timeStepsBack,
+          moreTimeStepsBack,
+          passes: pass,
+        };
       } catch (err) {
         if (!(err instanceof FallbackSignal)) throw err;
-        const source = sources[err.sourceIndex];
         if (sortedIndexes.has(err.sourceIndex) || pass > sources.length + 1) throw err; // cannot happen; never loop
-        sortedIndexes.add(err.sourceIndex);
-        fallbacks.push(source.id);
-        opts.onFallback?.(source.id, err.orderError.message);
+        // From the second failure on, every source that would fail this pass is found now (live-sources.ts), so
+        // a clock set back on a host with many containers costs two reruns, not one per container. The first
+        // failure does not probe: one tampered log then costs what it did before.
+        const failing = [err];
+        if (fallbacks.length > 0) {
+          const openedIndexes = new Set(opened.map((o) => o.index));
+          const notOpened: number[] = [];
+          for (let i = 0; i < sources.length; i++) {
+            if (sources[i].ordered && !sortedIndexes.has(i) && !openedIndexes.has(i)) notOpened.push(i);
+          }
+          failing.push(...(await probeOrderedSources(err, opened, notOpened, openWindowed)));
+        }
+        for (const f of failing) {
+          sortedIndexes.add(f.sourceIndex);
+          fallbacks.push(sources[f.sourceIndex].id);
+          opts.onFallback?.(sources[f.sourceIndex].id, f.orderError.message);
+        }
         await Promise.all(sinks.map((s) => s.reset()));
-        await drain(err.sourceIndex);
+        for (const f of failing) await drain(f.sourceIndex);
       } finally {
+        await Promise.all(opened.map((o) => o.close()));
         // Temporary group runs are only valid for this pass.
         await Promise.all(tempRuns.map((p) => sorter.deleteRun(p)));
       }

@@ -17,6 +17,8 @@ export interface SourceManifest {
   events: number;
   events_by_source: Record<string, number>;
   timeline_fallbacks?: string[];
+  /** Merge passes the timeline took: 1, plus one per rerun after logs were found out of order. */
+  timeline_passes?: number;
   /** Steps back of a second or more inside logs (findings rule log-time-steps-back lists the first 16 per log). */
   time_steps_back?: number;
   spilled_runs?: number;

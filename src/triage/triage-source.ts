@@ -141,6 +141,7 @@ export async function triageSource(req: SourceTriageRequest): Promise<SourceTria
       events_by_source: stats.countsBySource,
       spilled_runs: stats.spilledRuns,
       timeline_fallbacks: stats.fallbacks,
+      timeline_passes: stats.passes,
       time_steps_back: stats.timeStepsBack.length + stats.moreTimeStepsBack,
       lifecycles: lifecycle.stats.lifecycles, // issue 6
       removed_containers: lifecycle.stats.removed,

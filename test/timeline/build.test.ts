@@ -102,7 +102,9 @@ describe('buildTimeline', () => {
     });
     expect(stats.fallbacks.slice().sort()).toEqual(['liar', 'liar2']);
     expect(fell).toEqual(stats.fallbacks);
+    // The first failure reruns at once; the second is probed (live-sources.ts), and there is no third.
     expect(sink.resets).toBe(2);
+    expect(stats.passes).toBe(3);
     expect(stats.events).toBe(9002);
     expect(sink.events).toHaveLength(9002);
     expectDocSorted(sink.events);
@@ -286,7 +288,7 @@ describe('buildTimeline', () => {
   it('produces an empty timeline from no events', async () => {
     const sink = new MemorySink();
     const stats = await buildTimeline([listSource('e', [], true), arraySource('u', [])], [sink], { tmpDir: tmp });
-    expect(stats).toEqual({ events: 0, countsBySource: {}, spilledRuns: 0, fallbacks: [], timeStepsBack: [], moreTimeStepsBack: 0 });
+    expect(stats).toEqual({ events: 0, countsBySource: {}, spilledRuns: 0, fallbacks: [], timeStepsBack: [], moreTimeStepsBack: 0, passes: 1 });
     expect(sink.events).toEqual([]);
   });
 
