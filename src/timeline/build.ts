@@ -27,7 +27,7 @@ import type { EventSink } from '../writers/sink.js';
 import { mergeOrdered } from './merge.js';
 import { FallbackSignal, LiveSource, probeOrderedSources } from './live-sources.js';
 import { DEFAULT_REORDER_WINDOW, REORDER_CHUNK, reorderWindow } from './reorder.js';
-import { readRun } from './run-file.js';
+import { readRun, runBatchFor } from './run-file.js';
 import { ExternalSorter } from './spill.js';
 import { type TimeStepBack, TimeStepWatch } from './time-steps.js';
 
@@ -120,8 +120,8 @@ export function liveSourceShares(
   };
 }
 
-function runStream(path: string): AsyncIterable<TimelineEvent[]> {
-  return { [Symbol.asyncIterator]: () => readRun(path) };
+function runStream(path: string, batchEvents: number): AsyncIterable<TimelineEvent[]> {
+  return { [Symbol.asyncIterator]: () => readRun(path, batchEvents) };
 }
 
 export async function buildTimeline(
@@ -188,7 +188,8 @@ export async function buildTimeline(
             tempRuns.push(await sorter.writeSortedRun(mergeOrdered(live.splice(0))));
           }
         }
-        const streams = [...sorter.sortedStreams(), ...tempRuns.map(runStream), ...live];
+        const runBatch = runBatchFor(sorter.runCount + tempRuns.length);
+        const streams = [...sorter.sortedStreams(tempRuns.length), ...tempRuns.map((p) => runStream(p, runBatch)), ...live];
         const counts = new Map<string, number>();
         let written = 0;
         for await (const batch of mergeOrdered(streams)) {

@@ -4,8 +4,20 @@
 export const RUN_WRITE_CHUNK = 1024 * 1024;
 /** Bytes per read when streaming a run back. */
 export const RUN_READ_CHUNK = 256 * 1024;
-/** Events per batch when reading a run back. */
+/** Events per batch when reading a run back (at most; see runBatchFor). */
 export const RUN_BATCH = 4096;
+/** Events per batch when reading a run back, at least. */
+export const MIN_RUN_BATCH = 256;
+/**
+ * Decoded events held by all the runs one merge reads back at once: each run's batch is this divided by their
+ * number. Up to 64 runs are merged at once (spill.ts), and 64 full batches of 4096 events held about 140 MB.
+ */
+export const RUN_MERGE_BUDGET_EVENTS = 32_768;
+
+/** The batch size for each of `runs` runs read back by one merge: between MIN_RUN_BATCH and RUN_BATCH. */
+export function runBatchFor(runs: number): number {
+  return Math.min(RUN_BATCH, Math.max(MIN_RUN_BATCH, Math.floor(RUN_MERGE_BUDGET_EVENTS / Math.max(1, runs))));
+}
 /** Interned strings and attrs per run before both tables start over. */
 export const MAX_RUN_TABLE_ENTRIES = 65_536;
 /** Longest record a reader accepts: these files are our own, so more means a damaged temporary directory. */

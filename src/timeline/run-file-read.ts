@@ -115,8 +115,9 @@ class RunDecoder {
   }
 }
 
-/** Streams a run file back as batches of events. */
-export async function* readRun(path: string): AsyncGenerator<TimelineEvent[], void, undefined> {
+/** Streams a run file back as batches of `batchEvents` events (runBatchFor says how many when merging many). */
+export async function* readRun(path: string, batchEvents: number = RUN_BATCH): AsyncGenerator<TimelineEvent[], void, undefined> {
+  if (!Number.isInteger(batchEvents) || batchEvents < 1) throw new RangeError(`batchEvents ${batchEvents}, expected an integer >= 1`);
   const fh = await open(path, 'r');
   try {
     const dec = new RunDecoder(path);
@@ -134,7 +135,7 @@ export async function* readRun(path: string): AsyncGenerator<TimelineEvent[], vo
         dec.at = start + 4;
         const ev = dec.record(start + 4 + len);
         start += 4 + len;
-        if (ev !== undefined && batch.push(ev) >= RUN_BATCH) {
+        if (ev !== undefined && batch.push(ev) >= batchEvents) {
           yield batch;
           batch = [];
         }

@@ -247,4 +247,13 @@ export async function writeRun(path: string, batches: AsyncIterable<TimelineEven
 }
 
 export { readRun } from './run-file-read.js';
-export { MAX_RUN_TABLE_ENTRIES, RUN_BATCH, RUN_READ_CHUNK, RUN_WRITE_CHUNK, RunFileError } from './run-file-format.js';
+export {
+  MAX_RUN_TABLE_ENTRIES,
+  MIN_RUN_BATCH,
+  RUN_BATCH,
+  RUN_MERGE_BUDGET_EVENTS,
+  RUN_READ_CHUNK,
+  RUN_WRITE_CHUNK,
+  RunFileError,
+  runBatchFor,
+} from './run-file-format.js';

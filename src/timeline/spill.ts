@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { TimelineEvent } from '../events/event.js';
 import { mergeOrdered } from './merge.js';
 import { compareEvents } from './order.js';
-import { RUN_BATCH, readRun, writeRun } from './run-file.js';
+import { RUN_BATCH, readRun, runBatchFor, writeRun } from './run-file.js';
 
 /** Events buffered in memory before a run is spilled. */
 export const DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
@@ -130,7 +130,8 @@ export class ExternalSorter {
     while (this.runs.length >= MAX_MERGE_FAN_IN) {
       const group = this.runs.splice(0, MAX_MERGE_FAN_IN);
       const path = await this.newRunPath();
-      await writeRun(path, mergeOrdered(group.map((p) => readRun(p))));
+      const batch = runBatchFor(group.length);
+      await writeRun(path, mergeOrdered(group.map((p) => readRun(p, batch))));
       this.runs.unshift(path);
       for (const p of group) await unlink(p);
     }
@@ -148,17 +149,24 @@ export class ExternalSorter {
     await rm(path, { force: true });
   }
 
+  /** Run files the next `sortedStreams()` reads back. */
+  get runCount(): number {
+    return this.runs.length;
+  }
+
   /**
    * Sorted streams covering every event added so far: one per run file, plus the in-memory remainder. May be
-   * called again (each call re-reads the runs).
+   * called again (each call re-reads the runs). Each run is read in batches of runBatchFor(its runs plus
+   * `otherRuns`, the runs the same merge reads besides these), so their memory does not grow with their number.
    */
-  sortedStreams(): Array<AsyncIterable<TimelineEvent[]>> {
+  sortedStreams(otherRuns = 0): Array<AsyncIterable<TimelineEvent[]>> {
+    const batch = runBatchFor(this.runs.length + otherRuns);
     if (!this.bufferSorted) {
       this.buffer.sort(compareEvents);
       this.bufferSorted = true;
     }
     const streams: Array<AsyncIterable<TimelineEvent[]>> = this.runs.map((p) => ({
-      [Symbol.asyncIterator]: () => readRun(p),
+      [Symbol.asyncIterator]: () => readRun(p, batch),
     }));
     const mem = this.buffer;
     if (mem.length > 0) {

@@ -5,7 +5,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TimelineEvent } from '../../src/events/event.js';
-import { MAX_RUN_TABLE_ENTRIES, RUN_BATCH, RUN_READ_CHUNK, RUN_WRITE_CHUNK, RunEncoder, RunFileError, readRun, writeRun } from '../../src/timeline/run-file.js';
+import {
+  MAX_RUN_TABLE_ENTRIES,
+  MIN_RUN_BATCH,
+  RUN_BATCH,
+  RUN_MERGE_BUDGET_EVENTS,
+  RUN_READ_CHUNK,
+  RUN_WRITE_CHUNK,
+  RunEncoder,
+  RunFileError,
+  readRun,
+  runBatchFor,
+  writeRun,
+} from '../../src/timeline/run-file.js';
+import { ExternalSorter, MAX_MERGE_FAN_IN } from '../../src/timeline/spill.js';
 import { tempDir } from '../helpers/corpus.js';
 import { ev, randomEvents, T0 } from './helpers.js';
 
@@ -56,6 +69,38 @@ describe('run files', () => {
     expect(largest).toBe(RUN_BATCH);
     const jsonBytes = events.reduce((n, e) => n + JSON.stringify({ ...e, time: String(e.time), inode: String(e.inode) }, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).length + 1, 0);
     expect(bytes).toBeLessThan(jsonBytes * 0.7);
+  });
+
+  it('runs merged together are read in smaller batches the more there are (RUN_MERGE_BUDGET_EVENTS)', async () => {
+    expect(runBatchFor(1)).toBe(RUN_BATCH);
+    expect(runBatchFor(8)).toBe(RUN_BATCH);
+    expect(runBatchFor(MAX_MERGE_FAN_IN)).toBe(RUN_MERGE_BUDGET_EVENTS / MAX_MERGE_FAN_IN);
+    expect(runBatchFor(10_000)).toBe(MIN_RUN_BATCH);
+    expect(runBatchFor(0)).toBe(RUN_BATCH);
+    const events = randomEvents(5000, 3, { hosts: 2, paths: 5 });
+    const p = path.join(work.dir, `r${seq++}.run`);
+    await writeRun(p, [events]);
+    const sizes: number[] = [];
+    const back: TimelineEvent[] = [];
+    for await (const b of readRun(p, 700)) {
+      sizes.push(b.length);
+      back.push(...b);
+    }
+    expect(back).toEqual(events);
+    expect(sizes).toEqual([700, 700, 700, 700, 700, 700, 700, 100]);
+    await expect(readRun(p, 0).next()).rejects.toThrow(RangeError);
+    // 40 spilled runs: each comes back in batches of runBatchFor(40 + 2 other runs of the same merge).
+    const sorter = new ExternalSorter({ tmpDir: work.dir, maxBufferedEvents: 1000 });
+    await sorter.add(randomEvents(40_000, 5, { hosts: 2, paths: 5 }));
+    expect(sorter.runCount).toBe(40);
+    const streams = sorter.sortedStreams(2);
+    expect(streams).toHaveLength(40);
+    for await (const b of streams[0]) {
+      expect(b.length).toBe(runBatchFor(42));
+      expect(runBatchFor(42)).toBeLessThan(1000);
+      break;
+    }
+    await sorter.dispose();
   });
 
   it('more distinct strings than MAX_RUN_TABLE_ENTRIES: the tables start over, events stay exact', async () => {
