@@ -27,8 +27,8 @@ import type { EventSink } from '../writers/sink.js';
 import { mergeOrdered } from './merge.js';
 import { FallbackSignal, LiveSource, probeOrderedSources } from './live-sources.js';
 import { DEFAULT_REORDER_WINDOW, REORDER_CHUNK, reorderWindow } from './reorder.js';
-import { readRun, runBatchFor } from './run-file.js';
-import { ExternalSorter } from './spill.js';
+import { readRun, type RunReadShare, runReadFor } from './run-file.js';
+import { ExternalSorter, MAX_MERGE_FAN_IN } from './spill.js';
 import { type TimeStepBack, TimeStepWatch } from './time-steps.js';
 
 export type { EventSink } from '../writers/sink.js';
@@ -120,8 +120,8 @@ export function liveSourceShares(
   };
 }
 
-function runStream(path: string, batchEvents: number): AsyncIterable<TimelineEvent[]> {
-  return { [Symbol.asyncIterator]: () => readRun(path, batchEvents) };
+function runStream(path: string, share: RunReadShare): AsyncIterable<TimelineEvent[]> {
+  return { [Symbol.asyncIterator]: () => readRun(path, share) };
 }
 
 export async function buildTimeline(
@@ -138,6 +138,8 @@ export async function buildTimeline(
     tmpDir: opts.tmpDir,
     maxBufferedEvents: opts.maxBufferedEvents,
     maxBufferedBytes: opts.maxBufferedBytes,
+    // Runs and live sources are merged together, so the runs' descriptors come out of the same budget.
+    maxMergeFanIn: Math.min(MAX_MERGE_FAN_IN, Math.max(16, Math.floor(maxOpen / 4))),
   });
   const sortedIndexes = new Set<number>();
   const fallbacks: string[] = [];
@@ -188,8 +190,8 @@ export async function buildTimeline(
             tempRuns.push(await sorter.writeSortedRun(mergeOrdered(live.splice(0))));
           }
         }
-        const runBatch = runBatchFor(sorter.runCount + tempRuns.length);
-        const streams = [...sorter.sortedStreams(tempRuns.length), ...tempRuns.map((p) => runStream(p, runBatch)), ...live];
+        const runShare = runReadFor(sorter.runCount + tempRuns.length);
+        const streams = [...sorter.sortedStreams(tempRuns.length), ...tempRuns.map((p) => runStream(p, runShare)), ...live];
         const counts = new Map<string, number>();
         let written = 0;
         for await (const batch of mergeOrdered(streams)) {

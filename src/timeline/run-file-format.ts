@@ -2,21 +2,35 @@
 
 /** Bytes buffered before each write of a run file (a larger record gets a buffer of its own size). */
 export const RUN_WRITE_CHUNK = 1024 * 1024;
-/** Bytes per read when streaming a run back. */
+/** Bytes per read when streaming a run back (at most; see runReadFor). */
 export const RUN_READ_CHUNK = 256 * 1024;
+/** Bytes per read when streaming a run back, at least. */
+export const MIN_RUN_READ_CHUNK = 64 * 1024;
+/** Read buffer bytes of all the runs one merge reads back at once (each run's share is a power of two). */
+export const RUN_MERGE_BUDGET_BYTES = 16 * 1024 * 1024;
 /** Events per batch when reading a run back (at most; see runBatchFor). */
 export const RUN_BATCH = 4096;
 /** Events per batch when reading a run back, at least. */
 export const MIN_RUN_BATCH = 256;
 /**
  * Decoded events held by all the runs one merge reads back at once: each run's batch is this divided by their
- * number. Up to 64 runs are merged at once (spill.ts), and 64 full batches of 4096 events held about 140 MB.
+ * number. Up to 256 runs are merged at once (spill.ts); 64 full batches of 4096 events held about 140 MB.
  */
 export const RUN_MERGE_BUDGET_EVENTS = 32_768;
 
-/** The batch size for each of `runs` runs read back by one merge: between MIN_RUN_BATCH and RUN_BATCH. */
-export function runBatchFor(runs: number): number {
-  return Math.min(RUN_BATCH, Math.max(MIN_RUN_BATCH, Math.floor(RUN_MERGE_BUDGET_EVENTS / Math.max(1, runs))));
+/** How each of `runs` runs read back by one merge is read: its batch (events) and read buffer (bytes). */
+export interface RunReadShare {
+  batchEvents: number;
+  readBytes: number;
+}
+
+/** Each run's share of RUN_MERGE_BUDGET_EVENTS and RUN_MERGE_BUDGET_BYTES, within the bounds above. */
+export function runReadFor(runs: number): RunReadShare {
+  const n = Math.max(1, runs);
+  return {
+    batchEvents: Math.min(RUN_BATCH, Math.max(MIN_RUN_BATCH, Math.floor(RUN_MERGE_BUDGET_EVENTS / n))),
+    readBytes: Math.min(RUN_READ_CHUNK, Math.max(MIN_RUN_READ_CHUNK, 2 ** Math.floor(Math.log2(RUN_MERGE_BUDGET_BYTES / n)))),
+  };
 }
 /** Interned strings and attrs per run before both tables start over. */
 export const MAX_RUN_TABLE_ENTRIES = 65_536;

@@ -1,10 +1,19 @@
 // Reading a run file back (the format is described in run-file.ts): records are parsed from a buffer refilled in
-// RUN_READ_CHUNK reads; a record longer than the buffer gets a buffer of its own size.
+// RUN_READ_CHUNK reads (less when one merge reads many runs: runReadFor); a record longer than the buffer gets a buffer of its own size.
 
 import { Buffer } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import type { TimelineEvent } from '../events/event.js';
-import { Flag, Kind, MAX_RUN_RECORD_BYTES, reviveBigints, RUN_BATCH, RUN_READ_CHUNK, RunFileError } from './run-file-format.js';
+import {
+  Flag,
+  Kind,
+  MAX_RUN_RECORD_BYTES,
+  reviveBigints,
+  RUN_BATCH,
+  RUN_READ_CHUNK,
+  RunFileError,
+  type RunReadShare,
+} from './run-file-format.js';
 
 /** Decodes the records of one run file; `at` walks the current buffer. */
 class RunDecoder {
@@ -115,13 +124,18 @@ class RunDecoder {
   }
 }
 
-/** Streams a run file back as batches of `batchEvents` events (runBatchFor says how many when merging many). */
-export async function* readRun(path: string, batchEvents: number = RUN_BATCH): AsyncGenerator<TimelineEvent[], void, undefined> {
+/** Streams a run file back as batches of events (runReadFor gives the sizes when one merge reads many runs). */
+export async function* readRun(
+  path: string,
+  share: RunReadShare = { batchEvents: RUN_BATCH, readBytes: RUN_READ_CHUNK },
+): AsyncGenerator<TimelineEvent[], void, undefined> {
+  const { batchEvents, readBytes } = share;
   if (!Number.isInteger(batchEvents) || batchEvents < 1) throw new RangeError(`batchEvents ${batchEvents}, expected an integer >= 1`);
+  if (!Number.isInteger(readBytes) || readBytes < 4) throw new RangeError(`readBytes ${readBytes}, expected an integer >= 4`);
   const fh = await open(path, 'r');
   try {
     const dec = new RunDecoder(path);
-    let buf = Buffer.allocUnsafe(RUN_READ_CHUNK);
+    let buf = Buffer.allocUnsafe(readBytes);
     let start = 0;
     let end = 0;
     let batch: TimelineEvent[] = [];
@@ -141,9 +155,9 @@ export async function* readRun(path: string, batchEvents: number = RUN_BATCH): A
         }
       }
       // Keep the partial record, in a larger buffer when it does not fit.
-      const need = end - start >= 4 ? 4 + buf.readUInt32LE(start) : RUN_READ_CHUNK;
+      const need = end - start >= 4 ? 4 + buf.readUInt32LE(start) : readBytes;
       if (start > 0 || need > buf.length) {
-        const next = need > buf.length ? Buffer.allocUnsafe(Math.max(need, RUN_READ_CHUNK)) : buf;
+        const next = need > buf.length ? Buffer.allocUnsafe(Math.max(need, readBytes)) : buf;
         buf.copy(next, 0, start, end);
         end -= start;
         start = 0;

@@ -250,10 +250,13 @@ export { readRun } from './run-file-read.js';
 export {
   MAX_RUN_TABLE_ENTRIES,
   MIN_RUN_BATCH,
+  MIN_RUN_READ_CHUNK,
   RUN_BATCH,
+  RUN_MERGE_BUDGET_BYTES,
   RUN_MERGE_BUDGET_EVENTS,
   RUN_READ_CHUNK,
   RUN_WRITE_CHUNK,
   RunFileError,
-  runBatchFor,
+  runReadFor,
 } from './run-file-format.js';
+export type { RunReadShare } from './run-file-format.js';

@@ -11,14 +11,20 @@ import { join } from 'node:path';
 import type { TimelineEvent } from '../events/event.js';
 import { mergeOrdered } from './merge.js';
 import { compareEvents } from './order.js';
-import { RUN_BATCH, readRun, runBatchFor, writeRun } from './run-file.js';
+import { RUN_BATCH, readRun, runReadFor, writeRun } from './run-file.js';
 
 /** Events buffered in memory before a run is spilled. */
 export const DEFAULT_MAX_BUFFERED_EVENTS = 100_000;
 /** Approximate bytes buffered in memory before a run is spilled. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
-/** Most runs merged at once; beyond this, runs are merged into bigger runs first. */
-export const MAX_MERGE_FAN_IN = 64;
+/**
+ * Most runs merged at once; beyond this, runs are merged into bigger runs first. Each merge rewrites every event of
+ * its runs, so this is large: at 64, two such merges made the 1 GB host with its clock set back everywhere take
+ * 109 s instead of 66 s. 256 runs of 100,000 events are 25 M events (about 3 GB of json-file logs) before the
+ * first one; their read buffers and batches are shared budgets (runReadFor), and 256 descriptors fit in what
+ * triage keeps back from the live sources (src/triage/open-files.ts).
+ */
+export const MAX_MERGE_FAN_IN = 256;
 
 /** Rough in-memory size of an event (JS strings are UTF-16; objects cost ~100-200 bytes of overhead). */
 export function approxEventBytes(ev: TimelineEvent): number {
@@ -59,6 +65,8 @@ export interface ExternalSorterOptions {
   tmpDir: string;
   maxBufferedEvents?: number;
   maxBufferedBytes?: number;
+  /** Most runs merged at once (default MAX_MERGE_FAN_IN); the timeline lowers it with the descriptor budget. */
+  maxMergeFanIn?: number;
 }
 
 /**
@@ -75,6 +83,7 @@ export class ExternalSorter {
   private runSeq = 0;
   private readonly maxEvents: number;
   private readonly maxBytes: number;
+  private readonly maxFanIn: number;
   /** Run files written so far, merge passes included. */
   spilledRuns = 0;
   /** Events added so far. */
@@ -85,6 +94,8 @@ export class ExternalSorter {
     this.maxBytes = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (!(this.maxEvents >= 1)) throw new RangeError(`maxBufferedEvents ${this.maxEvents}, expected >= 1`);
     if (!(this.maxBytes >= 1)) throw new RangeError(`maxBufferedBytes ${this.maxBytes}, expected >= 1`);
+    this.maxFanIn = opts.maxMergeFanIn ?? MAX_MERGE_FAN_IN;
+    if (!Number.isInteger(this.maxFanIn) || this.maxFanIn < 2) throw new RangeError(`maxMergeFanIn ${this.maxFanIn}, expected an integer >= 2`);
   }
 
   /** Temporary directory in use, if any spill happened. */
@@ -125,13 +136,13 @@ export class ExternalSorter {
     await this.compact();
   }
 
-  /** Keeps the number of runs at or below MAX_MERGE_FAN_IN - 1 (one slot stays for the in-memory remainder). */
+  /** Keeps the number of runs at or below the fan-in - 1 (one slot stays for the in-memory remainder). */
   private async compact(): Promise<void> {
-    while (this.runs.length >= MAX_MERGE_FAN_IN) {
-      const group = this.runs.splice(0, MAX_MERGE_FAN_IN);
+    while (this.runs.length >= this.maxFanIn) {
+      const group = this.runs.splice(0, this.maxFanIn);
       const path = await this.newRunPath();
-      const batch = runBatchFor(group.length);
-      await writeRun(path, mergeOrdered(group.map((p) => readRun(p, batch))));
+      const share = runReadFor(group.length);
+      await writeRun(path, mergeOrdered(group.map((p) => readRun(p, share))));
       this.runs.unshift(path);
       for (const p of group) await unlink(p);
     }
@@ -156,17 +167,17 @@ export class ExternalSorter {
 
   /**
    * Sorted streams covering every event added so far: one per run file, plus the in-memory remainder. May be
-   * called again (each call re-reads the runs). Each run is read in batches of runBatchFor(its runs plus
-   * `otherRuns`, the runs the same merge reads besides these), so their memory does not grow with their number.
+   * called again (each call re-reads the runs). Each run is read with runReadFor(its runs plus `otherRuns`,
+   * the runs the same merge reads besides these), so their memory does not grow with their number.
    */
   sortedStreams(otherRuns = 0): Array<AsyncIterable<TimelineEvent[]>> {
-    const batch = runBatchFor(this.runs.length + otherRuns);
+    const share = runReadFor(this.runs.length + otherRuns);
     if (!this.bufferSorted) {
       this.buffer.sort(compareEvents);
       this.bufferSorted = true;
     }
     const streams: Array<AsyncIterable<TimelineEvent[]>> = this.runs.map((p) => ({
-      [Symbol.asyncIterator]: () => readRun(p, batch),
+      [Symbol.asyncIterator]: () => readRun(p, share),
     }));
     const mem = this.buffer;
     if (mem.length > 0) {

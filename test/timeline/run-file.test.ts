@@ -9,16 +9,19 @@ import {
   MAX_RUN_TABLE_ENTRIES,
   MIN_RUN_BATCH,
   RUN_BATCH,
+  MIN_RUN_READ_CHUNK,
+  RUN_MERGE_BUDGET_BYTES,
   RUN_MERGE_BUDGET_EVENTS,
   RUN_READ_CHUNK,
   RUN_WRITE_CHUNK,
   RunEncoder,
   RunFileError,
   readRun,
-  runBatchFor,
+  runReadFor,
   writeRun,
 } from '../../src/timeline/run-file.js';
 import { ExternalSorter, MAX_MERGE_FAN_IN } from '../../src/timeline/spill.js';
+import { compareEvents } from '../../src/timeline/order.js';
 import { tempDir } from '../helpers/corpus.js';
 import { ev, randomEvents, T0 } from './helpers.js';
 
@@ -71,35 +74,52 @@ describe('run files', () => {
     expect(bytes).toBeLessThan(jsonBytes * 0.7);
   });
 
-  it('runs merged together are read in smaller batches the more there are (RUN_MERGE_BUDGET_EVENTS)', async () => {
-    expect(runBatchFor(1)).toBe(RUN_BATCH);
-    expect(runBatchFor(8)).toBe(RUN_BATCH);
-    expect(runBatchFor(MAX_MERGE_FAN_IN)).toBe(RUN_MERGE_BUDGET_EVENTS / MAX_MERGE_FAN_IN);
-    expect(runBatchFor(10_000)).toBe(MIN_RUN_BATCH);
-    expect(runBatchFor(0)).toBe(RUN_BATCH);
+  it('runs merged together are read in smaller batches and buffers the more there are (shared budgets)', async () => {
+    expect(runReadFor(1)).toEqual({ batchEvents: RUN_BATCH, readBytes: RUN_READ_CHUNK });
+    expect(runReadFor(0)).toEqual({ batchEvents: RUN_BATCH, readBytes: RUN_READ_CHUNK });
+    expect(runReadFor(8)).toEqual({ batchEvents: RUN_BATCH, readBytes: RUN_READ_CHUNK });
+    expect(runReadFor(64)).toEqual({ batchEvents: RUN_MERGE_BUDGET_EVENTS / 64, readBytes: RUN_MERGE_BUDGET_BYTES / 64 });
+    // At the largest fan-in each run keeps the floors: 256 batches of 256 events, 256 buffers of 64 KiB.
+    expect(runReadFor(MAX_MERGE_FAN_IN)).toEqual({ batchEvents: MIN_RUN_BATCH, readBytes: MIN_RUN_READ_CHUNK });
+    expect(runReadFor(100).readBytes).toBe(128 * 1024); // a power of two within the share
     const events = randomEvents(5000, 3, { hosts: 2, paths: 5 });
     const p = path.join(work.dir, `r${seq++}.run`);
     await writeRun(p, [events]);
     const sizes: number[] = [];
     const back: TimelineEvent[] = [];
-    for await (const b of readRun(p, 700)) {
+    // A read buffer far smaller than one record: each record gets a buffer of its own size.
+    for await (const b of readRun(p, { batchEvents: 700, readBytes: 16 })) {
       sizes.push(b.length);
       back.push(...b);
     }
     expect(back).toEqual(events);
     expect(sizes).toEqual([700, 700, 700, 700, 700, 700, 700, 100]);
-    await expect(readRun(p, 0).next()).rejects.toThrow(RangeError);
-    // 40 spilled runs: each comes back in batches of runBatchFor(40 + 2 other runs of the same merge).
+    await expect(readRun(p, { batchEvents: 0, readBytes: 1024 }).next()).rejects.toThrow(RangeError);
+    await expect(readRun(p, { batchEvents: 10, readBytes: 2 }).next()).rejects.toThrow(RangeError);
+    // 40 spilled runs: each comes back in batches of runReadFor(40 + 2 other runs of the same merge).
     const sorter = new ExternalSorter({ tmpDir: work.dir, maxBufferedEvents: 1000 });
     await sorter.add(randomEvents(40_000, 5, { hosts: 2, paths: 5 }));
     expect(sorter.runCount).toBe(40);
     const streams = sorter.sortedStreams(2);
     expect(streams).toHaveLength(40);
     for await (const b of streams[0]) {
-      expect(b.length).toBe(runBatchFor(42));
-      expect(runBatchFor(42)).toBeLessThan(1000);
+      expect(b.length).toBe(runReadFor(42).batchEvents);
+      expect(runReadFor(42).batchEvents).toBeLessThan(1000);
       break;
     }
+    await sorter.dispose();
+  });
+
+  it('the sorter merges runs into bigger ones past its fan-in, and refuses a fan-in below 2', async () => {
+    expect(() => new ExternalSorter({ tmpDir: work.dir, maxMergeFanIn: 1 })).toThrow(RangeError);
+    const all = randomEvents(2000, 9, { hosts: 2, paths: 5 });
+    const sorter = new ExternalSorter({ tmpDir: work.dir, maxBufferedEvents: 50, maxMergeFanIn: 8 });
+    await sorter.add(all);
+    expect(sorter.runCount).toBeLessThan(8);
+    expect(sorter.spilledRuns).toBeGreaterThan(40);
+    const back: TimelineEvent[] = [];
+    for (const stream of sorter.sortedStreams()) for await (const b of stream) back.push(...b);
+    expect(back.sort(compareEvents)).toEqual(all.slice().sort(compareEvents));
     await sorter.dispose();
   });
 
