@@ -247,7 +247,7 @@ export async function buildTimeline(
           for (let i = 0; i < sources.length; i++) {
             if (sources[i].ordered && !sortedIndexes.has(i) && !openedIndexes.has(i)) notOpened.push(i);
           }
-          failing.push(...(await probeOrderedSources(err, opened, notOpened, openWindowed)));
+          failing.push(...(await probeOrderedSources(opened, notOpened, openWindowed)));
         }
         for (const f of failing) {
           sortedIndexes.add(f.sourceIndex);

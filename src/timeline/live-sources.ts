@@ -80,19 +80,18 @@ export class LiveSource {
 }
 
 /**
- * After `first` failed: every other source of the pass that fails its window when read to the end, in source
- * order. `opened` are the pass's live sources (read on from where the merge left them); `open(i)` opens one the
- * pass had not reached yet, windowed as the pass would have.
+ * After a source failed: every other source of the pass that fails its window when read to the end, in source
+ * order (the one that failed is finished, so its probe finds nothing more). `opened` are the pass's live sources
+ * (read on from where the merge left them); `open(i)` opens one the pass had not reached yet, windowed as the
+ * pass would have.
  */
 export async function probeOrderedSources(
-  first: FallbackSignal,
   opened: LiveSource[],
   notOpened: number[],
   open: (index: number) => LiveSource,
 ): Promise<FallbackSignal[]> {
   const failed: FallbackSignal[] = [];
   const check = async (source: LiveSource): Promise<void> => {
-    if (source.index === first.sourceIndex) return;
     const err = await source.probe();
     if (err !== undefined) failed.push(new FallbackSignal(source.index, err));
   };

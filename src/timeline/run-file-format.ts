@@ -8,7 +8,7 @@ export const RUN_READ_CHUNK = 256 * 1024;
 export const MIN_RUN_READ_CHUNK = 64 * 1024;
 /** Read buffer bytes of all the runs one merge reads back at once (each run's share is a power of two). */
 export const RUN_MERGE_BUDGET_BYTES = 16 * 1024 * 1024;
-/** Events per batch when reading a run back (at most; see runBatchFor). */
+/** Events per batch when reading a run back (at most; see runReadFor). */
 export const RUN_BATCH = 4096;
 /** Events per batch when reading a run back, at least. */
 export const MIN_RUN_BATCH = 256;

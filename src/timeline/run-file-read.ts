@@ -1,5 +1,6 @@
 // Reading a run file back (the format is described in run-file.ts): records are parsed from a buffer refilled in
-// RUN_READ_CHUNK reads (less when one merge reads many runs: runReadFor); a record longer than the buffer gets a buffer of its own size.
+// RUN_READ_CHUNK reads (less when one merge reads many runs: runReadFor); a record longer than the buffer gets a
+// buffer of its own size.
 
 import { Buffer } from 'node:buffer';
 import { open } from 'node:fs/promises';
