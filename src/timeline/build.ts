@@ -9,10 +9,11 @@
 // - Optimistic merge with verified fallback: when an ordered source sends an event older than one already
 //   released from its window, the output written so far may be wrong. The merge is abandoned, every sink is
 //   reset (its file truncated), the source is re-read into the external sorter as an unordered source, and the
-//   merge runs again. From the second failure on, every other ordered source is first read on through its window
-//   to find all that fail that pass (live-sources.ts: a clock set back fails every container's log at once), and
-//   all of them go to the sorter together. So one tampered log costs one rerun, a clock set back on the whole
-//   host two, and never more than (ordered sources); the unordered runs already sorted are reused.
+//   merge runs again. The other ordered sources are first read on through their windows to find those that fail
+//   too (live-sources.ts: a clock set back fails every container's log at once): a few batches after the first
+//   failure, to the end after a second; all of them go to the sorter together. So one tampered log costs one
+//   rerun, a clock set back on the whole host one or two, and never more than (ordered sources); the unordered
+//   runs already sorted are reused.
 // - Time filter: `since` is inclusive, `until` exclusive (since <= time < until), applied as events are read,
 //   before any window, sort or spill.
 // - Many ordered sources: each one's reorder window, batches and read buffers shrink with their number
@@ -25,7 +26,7 @@ import type { TimelineEvent } from '../events/event.js';
 import type { EventSource, ReadBudget } from '../collectors/types.js';
 import type { EventSink } from '../writers/sink.js';
 import { mergeOrdered } from './merge.js';
-import { FallbackSignal, LiveSource, probeOrderedSources } from './live-sources.js';
+import { FallbackSignal, FIRST_PROBE_BATCHES, LiveSource, probeOrderedSources } from './live-sources.js';
 import { DEFAULT_REORDER_WINDOW, REORDER_CHUNK, reorderWindow } from './reorder.js';
 import { readRun, type RunReadShare, runReadFor } from './run-file.js';
 import { ExternalSorter, MAX_MERGE_FAN_IN } from './spill.js';
@@ -237,18 +238,19 @@ export async function buildTimeline(
       } catch (err) {
         if (!(err instanceof FallbackSignal)) throw err;
         if (sortedIndexes.has(err.sourceIndex) || pass > sources.length + 1) throw err; // cannot happen; never loop
-        // From the second failure on, every source that would fail this pass is found now (live-sources.ts), so
-        // a clock set back on a host with many containers costs two reruns, not one per container. The first
-        // failure does not probe: one tampered log then costs what it did before.
-        const failing = [err];
-        if (fallbacks.length > 0) {
+        // The other sources that fail are found now (live-sources.ts), so a clock set back on a host with many
+        // containers costs one or two reruns, not one per container: after the first failure the live sources
+        // are read on a few batches, after a second every source is read to its end.
+        const full = fallbacks.length > 0;
+        const notOpened: number[] = [];
+        if (full) {
           const openedIndexes = new Set(opened.map((o) => o.index));
-          const notOpened: number[] = [];
           for (let i = 0; i < sources.length; i++) {
             if (sources[i].ordered && !sortedIndexes.has(i) && !openedIndexes.has(i)) notOpened.push(i);
           }
-          failing.push(...(await probeOrderedSources(opened, notOpened, openWindowed)));
         }
+        const probed = await probeOrderedSources(opened, notOpened, openWindowed, full ? Infinity : FIRST_PROBE_BATCHES);
+        const failing = [err, ...probed];
         for (const f of failing) {
           sortedIndexes.add(f.sourceIndex);
           fallbacks.push(sources[f.sourceIndex].id);

@@ -102,7 +102,8 @@ describe('buildTimeline', () => {
     });
     expect(stats.fallbacks.slice().sort()).toEqual(['liar', 'liar2']);
     expect(fell).toEqual(stats.fallbacks);
-    // The first failure reruns at once; the second is probed (live-sources.ts), and there is no third.
+    // liar2 trips the first pass mid-way; liar lies only at its very end, beyond the first probe's few batches,
+    // so it trips the second pass, whose probe reads everything to the end: there is no third rerun.
     expect(sink.resets).toBe(2);
     expect(stats.passes).toBe(3);
     expect(stats.events).toBe(9002);
